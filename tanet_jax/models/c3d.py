@@ -1,0 +1,184 @@
+"""C3D trunks (generator motion encoder and motion discriminator) computed frame by frame.
+
+A 3x3x3 convolution with temporal padding 1 is, for each output frame, a 2D convolution over the
+channel-concatenation of the (at most three) input frames it touches. Taps that fall into the
+zero padding contribute exactly zero, so they are left out; frames no later pooling reads are never
+computed. The result equals PyTorch's Conv3d/MaxPool3d stack while doing about half the work of a
+literal port (see the spec's Cost section): after the time axis reaches length 1 every layer is
+a plain 2D convolution with the kernel's middle temporal slice.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any, NamedTuple, Sequence, Union
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+
+from tanet_jax.models import ops
+from tanet_jax.models.layers import torch_uniform_init
+
+Array = jax.Array
+
+
+class Conv(NamedTuple):
+    """A 3x3x3 conv (padding 1, bias) + ReLU named as in the C3D checkpoint."""
+
+    name: str
+    width: int  # index into ModelConfig.c3d_widths
+
+
+class Pool(NamedTuple):
+    """A MaxPool3d: (t, h, w) kernel, stride and padding."""
+
+    kernel: tuple[int, int, int]
+    stride: tuple[int, int, int]
+    padding: tuple[int, int, int] = (0, 0, 0)
+
+
+Layer = Union[Conv, Pool]
+
+# The generator's motion encoder (spec: Generator / Motion encoder).
+GENERATOR_PLAN: tuple[Layer, ...] = (
+    Conv("conv1", 0),
+    Pool((1, 2, 2), (1, 2, 2)),
+    Conv("conv2", 1),
+    Pool((2, 2, 2), (2, 2, 2)),
+    Conv("conv3a", 2),
+    Conv("conv3b", 2),
+    Conv("conv4a", 3),
+    Conv("conv4b", 3),
+    Conv("conv5a", 4),
+    Conv("conv5b", 4),
+    Pool((2, 2, 2), (2, 2, 2), (1, 1, 1)),
+)
+
+# The motion discriminator's trunk (spec: Motion discriminator).
+DISCRIMINATOR_PLAN: tuple[Layer, ...] = (
+    Conv("conv1", 0),
+    Pool((1, 2, 2), (1, 2, 2)),
+    Conv("conv2", 1),
+    Pool((2, 2, 2), (2, 2, 2)),
+    Conv("conv3a", 2),
+    Conv("conv3b", 2),
+    Pool((2, 2, 2), (2, 2, 2)),
+    Conv("conv4a", 3),
+    Conv("conv4b", 3),
+    Pool((1, 2, 2), (2, 2, 2)),
+    Conv("conv5a", 4),
+    Conv("conv5b", 4),
+)
+
+CONV_NAMES: tuple[str, ...] = tuple(layer.name for layer in GENERATOR_PLAN if isinstance(layer, Conv))
+
+
+def temporal_plan(
+    plan: Sequence[Layer], t_in: int
+) -> tuple[list[int], list[list[int]], list[int]]:
+    """Time-axis lengths before each layer, the output frames each layer must compute, and the
+    input frames read; static, so it runs once at trace time."""
+    sizes = [t_in]
+    for layer in plan:
+        t = sizes[-1]
+        if isinstance(layer, Pool):
+            k, s, p = layer.kernel[0], layer.stride[0], layer.padding[0]
+            t = (t + 2 * p - k) // s + 1
+        if t < 1:
+            raise ValueError(f"clip of {t_in} frames is too short for this C3D trunk")
+        sizes.append(t)
+    needed: list[list[int]] = [[] for _ in plan]
+    need = set(range(sizes[-1]))
+    for i in reversed(range(len(plan))):
+        needed[i] = sorted(need)
+        layer, t_prev = plan[i], sizes[i]
+        if isinstance(layer, Conv):
+            reads = {t + d for t in need for d in (-1, 0, 1)}
+        else:
+            k, s, p = layer.kernel[0], layer.stride[0], layer.padding[0]
+            reads = {o * s - p + j for o in need for j in range(k)}
+        need = {t for t in reads if 0 <= t < t_prev}
+    return sizes, needed, sorted(need)
+
+
+def _stack(frames: dict[int, Array], order: Sequence[int]) -> Array:
+    return jnp.concatenate([frames[t] for t in order], axis=0)
+
+
+def _unstack(x: Array, order: Sequence[int]) -> dict[int, Array]:
+    return dict(zip(order, jnp.split(x, len(order), axis=0)))
+
+
+class Conv3dWeights(nn.Module):
+    """The kernel (t, h, w, in, out) and bias of one 3x3x3 conv, under the checkpoint's name."""
+
+    features: int
+
+    @nn.compact
+    def __call__(self, cin: int) -> tuple[Array, Array]:
+        kernel = self.param("kernel", torch_uniform_init((0, 1, 2, 3)), (3, 3, 3, cin, self.features))
+        bound = 1.0 / (27 * cin) ** 0.5
+        bias = self.param(
+            "bias",
+            lambda key, s: jax.random.uniform(key, s, jnp.float32, -bound, bound),
+            (self.features,),
+        )
+        return kernel, bias
+
+
+class C3DTrunk(nn.Module):
+    """A C3D trunk on (B, T, H, W, C) clips, returning (B, T_out, H_out, W_out, C_out)."""
+
+    plan: tuple[Layer, ...]
+    widths: tuple[int, ...]
+    dtype: Any = jnp.float32
+
+    @nn.compact
+    def __call__(self, clip: Array) -> Array:
+        if clip.ndim != 5:
+            raise ValueError(f"C3D expects (B, T, H, W, C) clips, got shape {clip.shape}")
+        sizes, needed, reads = temporal_plan(self.plan, clip.shape[1])
+        clip = clip.astype(self.dtype)
+        frames = {t: clip[:, t] for t in reads}
+        for layer, out_frames, t_in in zip(self.plan, needed, sizes):
+            if isinstance(layer, Conv):
+                frames = self._conv(layer, frames, out_frames, t_in)
+            else:
+                frames = self._pool(layer, frames, out_frames, t_in)
+        return jnp.stack([frames[t] for t in range(sizes[-1])], axis=1)
+
+    def _conv(
+        self, layer: Conv, frames: dict[int, Array], out_frames: list[int], t_in: int
+    ) -> dict[int, Array]:
+        cin = next(iter(frames.values())).shape[-1]
+        kernel, bias = Conv3dWeights(self.widths[layer.width], name=layer.name)(cin)
+        cout = kernel.shape[-1]
+        groups: dict[tuple[int, ...], list[int]] = {}
+        for t in out_frames:
+            taps = tuple(k for k in range(3) if 0 <= t + k - 1 < t_in)
+            groups.setdefault(taps, []).append(t)
+        out: dict[int, Array] = {}
+        for taps, ts in groups.items():
+            x = jnp.concatenate(
+                [jnp.concatenate([frames[t + k - 1] for k in taps], axis=-1) for t in ts], axis=0
+            )
+            w = kernel[taps[0] : taps[-1] + 1].transpose(1, 2, 0, 3, 4).reshape(3, 3, len(taps) * cin, cout)
+            y = nn.relu(ops.conv2d(x, w, bias, 1, 1))
+            out.update(_unstack(y, ts))
+        return out
+
+    def _pool(
+        self, layer: Pool, frames: dict[int, Array], out_frames: list[int], t_in: int
+    ) -> dict[int, Array]:
+        order = sorted(frames)
+        pooled = _unstack(
+            ops.max_pool(_stack(frames, order), layer.kernel[1:], layer.stride[1:], layer.padding[1:]),
+            order,
+        )
+        k, s, p = layer.kernel[0], layer.stride[0], layer.padding[0]
+        out: dict[int, Array] = {}
+        for o in out_frames:
+            window = [o * s - p + j for j in range(k) if 0 <= o * s - p + j < t_in]
+            out[o] = functools.reduce(jnp.maximum, [pooled[t] for t in window])
+        return out

@@ -1,0 +1,101 @@
+"""TANet's generator: shared ResNet-18 encoder, C3D motion encoder, fusion, linear decoder, head.
+
+The generator returns logits; the release's map is `sigmoid(logits)` (nearest resizing commutes
+with the sigmoid, so the order of the two does not change a value).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+
+from tanet_jax.config import ModelConfig
+from tanet_jax.models import ops
+from tanet_jax.models.c3d import GENERATOR_PLAN, C3DTrunk
+from tanet_jax.models.layers import Conv2d
+from tanet_jax.models.resnet import ResNetEncoder
+
+Array = jax.Array
+Features = tuple[Array, Array, Array]
+
+
+def decoder_layer_indices(stages: tuple[tuple[int, int], ...]) -> list[tuple[int, int]]:
+    """(torch Sequential index, width) of each decoder conv; Upsample layers take the gaps."""
+    out, idx = [], 0
+    for s, (width, n) in enumerate(stages):
+        if s > 0:
+            idx += 1
+        for _ in range(n):
+            out.append((idx, width))
+            idx += 1
+    return out
+
+
+class Decoder(nn.Module):
+    """Stride-1 transposed convs stored as ordinary convs (flipped kernels), nearest x2 between
+    stages, and no activation anywhere, as in the release."""
+
+    stages: tuple[tuple[int, int], ...]
+    dtype: Any = jnp.float32
+
+    @nn.compact
+    def __call__(self, x: Array) -> Array:
+        first_of_stage = {sum(n for _, n in self.stages[:s]) for s in range(1, len(self.stages))}
+        for i, (idx, width) in enumerate(decoder_layer_indices(self.stages)):
+            if i in first_of_stage:
+                x = ops.upsample2x(x)
+            x = Conv2d(width, 3, 1, ops.conv_transpose_padding(3, 1), dtype=self.dtype, name=f"layers_{idx}")(x)
+        return x
+
+
+class Generator(nn.Module):
+    """Maps (frame, target patch, clip) to attention logits at the output size."""
+
+    config: ModelConfig
+    bn_axis_name: str | None = None
+
+    def setup(self) -> None:
+        c, dt = self.config, self.config.compute_dtype
+        self.encoder = ResNetEncoder(c.resnet_stem, c.resnet_widths, c.resnet_blocks, self.bn_axis_name, dt)
+        self.motion = C3DTrunk(GENERATOR_PLAN, c.c3d_widths, dt)
+        self.decoder = Decoder(c.decoder_stages, dt)
+        self.head = Conv2d(1, 1, 1, ops.conv_transpose_padding(1, 0), dtype=dt)
+
+    def encode(self, images: Array, train: bool = False) -> Features:
+        """ResNet features of frames or target patches (B, H, W, 3)."""
+        _check_images(images, "images", self.config.input_size)
+        return self.encoder(images, train)
+
+    def encode_motion(self, clips: Array) -> Array:
+        """C3D features of (B, T, H, W, 3) clips with the time axis squeezed."""
+        if clips.ndim != 5 or clips.shape[1] not in (2, 3):
+            raise ValueError(f"clips must be (B, T, H, W, 3) with T = 2 or 3, got {clips.shape}")
+        _check_images(clips[:, 0], "clips", self.config.input_size)
+        return self.motion(clips)[:, 0]
+
+    def decode(self, frame_feats: Features, target_feats: Features, motion: Array) -> Array:
+        """Fuse all features at the layer3 resolution and decode to logits (B, S, S)."""
+        size = frame_feats[1].shape[1:3]
+        fused = [
+            ops.resize_nearest(jnp.concatenate([f, t], axis=-1), size)
+            for f, t in zip(frame_feats, target_feats)
+        ]
+        fused.append(ops.resize_nearest(motion, size))
+        x = self.decoder(jnp.concatenate(fused, axis=-1))
+        logits = self.head(x)
+        out = self.config.output_size
+        return ops.resize_nearest(logits, (out, out))[..., 0].astype(jnp.float32)
+
+    def __call__(self, frames: Array, targets: Array, clips: Array, train: bool = False) -> Array:
+        """Attention logits for frames (B,S,S,3), targets (B,S,S,3), clips (B,T,S,S,3)."""
+        frame_feats = self.encode(frames, train)
+        target_feats = self.encode(targets, train)
+        return self.decode(frame_feats, target_feats, self.encode_motion(clips))
+
+
+def _check_images(x: Array, name: str, size: int) -> None:
+    if x.ndim != 4 or x.shape[-1] != 3 or x.shape[1:3] != (size, size):
+        raise ValueError(f"{name} must be (B, {size}, {size}, 3) at the model's input size, got {x.shape}")

@@ -1,0 +1,97 @@
+"""PyTorch-exact building blocks (NHWC): nearest resize, LRN, padded max-pool, convolutions."""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jax import lax
+
+Array = jax.Array
+
+_NHWC = ("NHWC", "HWIO", "NHWC")
+
+
+def nearest_indices(in_size: int, out_size: int) -> np.ndarray:
+    """Source indices of PyTorch's 'nearest' mode: floor(dst * (in/out)) in float32, clamped."""
+    if out_size == in_size:
+        return np.arange(out_size)
+    if out_size == 2 * in_size:
+        return np.arange(out_size) >> 1
+    scale = np.float32(in_size) / np.float32(out_size)
+    src = np.floor(np.arange(out_size, dtype=np.float32) * scale).astype(np.int64)
+    return np.minimum(src, in_size - 1)
+
+
+def resize_nearest(x: Array, size: tuple[int, int]) -> Array:
+    """`F.interpolate(x, size=size)` (mode 'nearest') for an NHWC tensor."""
+    h, w = x.shape[1], x.shape[2]
+    if (h, w) == tuple(size):
+        return x
+    x = jnp.take(x, nearest_indices(h, size[0]), axis=1)
+    return jnp.take(x, nearest_indices(w, size[1]), axis=2)
+
+
+def upsample2x(x: Array) -> Array:
+    """`nn.Upsample(scale_factor=2)` (nearest) for NHWC: repeat each pixel twice per axis."""
+    return jnp.repeat(jnp.repeat(x, 2, axis=1), 2, axis=2)
+
+
+def local_response_norm(
+    x: Array, size: int = 2, alpha: float = 1e-4, beta: float = 0.75, k: float = 1.0
+) -> Array:
+    """`nn.LocalResponseNorm(size)` over the channel (last) axis, zero beyond the edges."""
+    sq = jnp.square(x)
+    c = x.shape[-1]
+    front, back = size // 2, (size - 1) // 2
+    padded = jnp.pad(sq, [(0, 0)] * (x.ndim - 1) + [(front, back)])
+    window = sum(padded[..., i : i + c] for i in range(size))
+    div = jnp.power(k + (alpha / size) * window, beta)
+    return x / div
+
+
+def max_pool(
+    x: Array, window: Sequence[int], strides: Sequence[int], padding: Sequence[int] = ()
+) -> Array:
+    """`nn.MaxPool2d` (floor mode) on NHWC: padding counts as -inf, as in PyTorch."""
+    pads = tuple(padding) or (0,) * len(window)
+    return lax.reduce_window(
+        x,
+        jnp.array(-jnp.inf, dtype=x.dtype),
+        lax.max,
+        (1, *window, 1),
+        (1, *strides, 1),
+        ((0, 0), *((p, p) for p in pads), (0, 0)),
+    )
+
+
+def conv2d(
+    x: Array,
+    kernel: Array,
+    bias: Array | None = None,
+    stride: int = 1,
+    padding: int = 0,
+) -> Array:
+    """`nn.Conv2d` with symmetric zero padding; kernel is HWIO."""
+    y = lax.conv_general_dilated(
+        x,
+        kernel.astype(x.dtype),
+        window_strides=(stride, stride),
+        padding=((padding, padding), (padding, padding)),
+        dimension_numbers=_NHWC,
+    )
+    if bias is not None:
+        y = y + bias.astype(y.dtype)
+    return y
+
+
+def conv_transpose_kernel_to_conv(weight_iohw: np.ndarray) -> np.ndarray:
+    """A stride-1 ConvTranspose2d weight (in, out, kh, kw) as an HWIO conv kernel (flipped)."""
+    return np.ascontiguousarray(np.flip(weight_iohw, axis=(2, 3)).transpose(2, 3, 0, 1))
+
+
+def conv_transpose_padding(kernel_size: int, padding: int) -> int:
+    """Padding of the ordinary convolution equal to a stride-1 transposed one."""
+    return kernel_size - 1 - padding
