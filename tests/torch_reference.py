@@ -204,14 +204,16 @@ def randomize_(model: nn.Module, seed: int) -> nn.Module:
     return model
 
 
-def calibrate_head_(model: TANetGenerator, *inputs: torch.Tensor, logit_std: float = 2.0) -> float:
-    """Scale the 1x1 head so the logits have the given spread: a saturated sigmoid hides errors."""
+def calibrate_head_(model: TANetGenerator, *inputs: torch.Tensor, logit_std: float = 1.5) -> float:
+    """Centre and scale the 1x1 head so logits have mean 0 and the given spread: a saturated
+    sigmoid hides errors."""
     captured = {}
     hook = model.mymodules[0].register_forward_hook(lambda m, i, o: captured.setdefault("o", o))
     with torch.no_grad():
         model(*inputs)
         hook.remove()
-        scale = logit_std / float(captured["o"].std())
+        out = captured["o"]
+        scale = logit_std / float(out.std())
         model.mymodules[0].weight.mul_(scale)
-        model.mymodules[0].bias.mul_(scale)
+        model.mymodules[0].bias.sub_(float(out.mean())).mul_(scale)
     return scale

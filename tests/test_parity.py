@@ -1,0 +1,129 @@
+"""Ours against the PyTorch reference of the release, through the converter, random weights."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+import jax  # noqa: E402
+import jax.numpy as jnp  # noqa: E402
+
+import torch_reference as R  # noqa: E402
+from conftest import assert_parity, nchw, ncthw  # noqa: E402
+from tanet_jax.config import get_preset  # noqa: E402
+from tanet_jax.convert import convert_state_dict  # noqa: E402
+from tanet_jax.models import AppearanceDiscriminator, Generator, MotionDiscriminator  # noqa: E402
+from tanet_jax.models.resnet import ResNetEncoder  # noqa: E402
+
+TINY = get_preset("tiny")
+
+
+def inputs(rng, config, batch=2, t=3):
+    s = config.input_size
+    frames = rng.random((batch, s, s, 3), dtype=np.float32)
+    targets = rng.random((batch, s, s, 3), dtype=np.float32)
+    clips = rng.random((batch, t, s, s, 3), dtype=np.float32)
+    return frames, targets, clips
+
+
+def assert_not_saturated(maps: np.ndarray) -> None:
+    """A saturated sigmoid would hide errors in the logits."""
+    assert maps.std() > 0.1
+    assert np.mean((maps < 0.01) | (maps > 0.99)) < 0.01
+
+
+def reference_generator(config, rng, seed=0):
+    ref = R.randomize_(R.TANetGenerator(config), seed).eval()
+    f, g, c = inputs(rng, config, batch=1)
+    R.calibrate_head_(ref, nchw(f), nchw(g), ncthw(c))
+    return ref
+
+
+@pytest.mark.parametrize("t", [2, 3])
+def test_generator_matches_release(rng, t):
+    ref = reference_generator(TINY, rng)
+    frames, targets, clips = inputs(rng, TINY, t=t)
+    with torch.no_grad():
+        expected = ref(nchw(frames), nchw(targets), ncthw(clips)).numpy()
+    assert_not_saturated(expected)
+    variables = convert_state_dict(ref.state_dict(), TINY).variables
+    logits = Generator(TINY).apply(variables, frames, targets, clips)
+    assert_parity(jax.nn.sigmoid(logits), expected)
+
+
+def test_encoder_batchnorm_train_mode_matches_release(rng):
+    """Training-mode BN: batch statistics, and running stats updated as torch does (unbiased)."""
+    ref = R.randomize_(R.TANetGenerator(TINY), 1).encoder.train()
+    frames = inputs(rng, TINY)[0]
+    variables = convert_state_dict(
+        {f"encoder.{k}": v for k, v in ref.state_dict().items()}, TINY, kind="generator", allow_partial=True
+    ).variables
+    with torch.no_grad():
+        expected = ref(nchw(frames))
+    config = TINY
+    encoder = ResNetEncoder(config.resnet_stem, config.resnet_widths, config.resnet_blocks)
+    sub = {"params": variables["params"]["encoder"], "batch_stats": variables["batch_stats"]["encoder"]}
+    ours, updated = encoder.apply(sub, jnp.asarray(frames), True, mutable=["batch_stats"])
+    for a, b in zip(ours, expected):
+        assert_parity(a, np.moveaxis(b.numpy(), 1, -1))
+    sd = {k: v.numpy() for k, v in ref.state_dict().items()}
+    stats = updated["batch_stats"]
+    assert_parity(stats["layer2_0"]["bn1"]["var"], sd["layer2.0.bn1.running_var"], rel=1e-6)
+    assert_parity(stats["bn1"]["mean"], sd["bn1.running_mean"], rel=1e-6)
+    assert_parity(stats["layer4_0"]["downsample_1"]["var"], sd["layer4.0.downsample.1.running_var"], rel=1e-6)
+
+
+@pytest.mark.parametrize("compat", [True, False])
+def test_appearance_discriminator_matches_release(rng, compat):
+    ref = R.randomize_(R.AppearanceD(TINY), 2).eval()
+    frames = inputs(rng, TINY, batch=4)[0]
+    maps = rng.random((4, TINY.input_size, TINY.input_size), dtype=np.float32)
+    with torch.no_grad():
+        pre_relu = ref.fc5[1](ref.fc4(ref.conv3(ref.conv2(ref.conv1(
+            torch.cat([nchw(frames), torch.from_numpy(maps)[:, None]], 1)))).flatten(1)))[:, 0].numpy()
+    config = TINY.replace(release_compat=compat)
+    variables = convert_state_dict(ref.state_dict(), config).variables
+    ours = AppearanceDiscriminator(config).apply(variables, frames, maps)
+    assert_parity(ours, np.maximum(pre_relu, 0) if compat else pre_relu)
+
+
+@pytest.mark.parametrize("compat", [True, False])
+def test_motion_discriminator_matches_release(rng, compat):
+    ref = R.randomize_(R.MotionD(TINY), 3).eval()
+    clips = inputs(rng, TINY, batch=3)[2]
+    maps = rng.random(clips.shape[:-1], dtype=np.float32)
+    masks3 = np.repeat(maps[..., None], 3, axis=-1)
+    captured = {}
+    ref.fc5[1].register_forward_hook(lambda m, i, o: captured.setdefault("o", o))
+    with torch.no_grad():
+        released = ref(ncthw(clips), ncthw(masks3)).numpy()
+    pre_relu = captured["o"][:, 0].numpy()
+    np.testing.assert_allclose(released, np.maximum(pre_relu, 0))
+    config = TINY.replace(release_compat=compat)
+    variables = convert_state_dict(ref.state_dict(), config).variables
+    ours = MotionDiscriminator(config).apply(variables, clips, maps)
+    assert_parity(ours, released if compat else pre_relu)
+
+
+@pytest.mark.slow
+def test_official_generator_matches_release(rng):
+    """One full-size check: 300x300, official widths, every key of the release's layout."""
+    official = get_preset("official")
+    ref = reference_generator(official, rng)
+    sd = ref.state_dict()
+    assert len(sd) == 172
+    assert sum(v.numel() for k, v in sd.items() if "num_batches" not in k) == pytest.approx(117.0e6, rel=1e-3)
+    frames, targets, clips = inputs(rng, official, batch=1)
+    with torch.no_grad():
+        expected = ref(nchw(frames), nchw(targets), ncthw(clips)).numpy()
+    assert_not_saturated(expected)
+    conversion = convert_state_dict(sd, official)
+    assert sorted(conversion.skipped) == sorted(
+        [k for k in sd if "num_batches" in k or k.startswith(("encoder.fc.", "motionModel.fc"))]
+    )
+    del ref, sd
+    logits = jax.jit(Generator(official).apply)(conversion.variables, frames, targets, clips)
+    assert logits.shape == (1, 300, 300)
+    assert_parity(jax.nn.sigmoid(logits), expected)
