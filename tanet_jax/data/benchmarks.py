@@ -1,0 +1,330 @@
+"""Readers of the benchmarks' raw folders (GOT-10k, LaSOT, TNL2K, OTB) into one Video record.
+
+They check what they read: a missing frame, an unparsable box line, a box outside the image or
+of zero size, or a box count that does not match the frame count is an error naming the file and
+line. Where the dataset itself marks a frame (GOT-10k absence, LaSOT full occlusion / out of
+view, an all-zero box in LaSOT or TNL2K), an unusable box is a counted warning and the frame is
+kept as absent. The dataset builders and the tracker evaluation both read through here.
+"""
+
+from __future__ import annotations
+
+import collections
+import configparser
+import dataclasses
+import logging
+import re
+from pathlib import Path
+from typing import Iterator, Sequence
+
+import cv2
+import numpy as np
+
+log = logging.getLogger(__name__)
+
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp")
+
+# OTB sequences whose image folder holds more frames than the benchmark uses (the benchmark's
+# own configuration; the got10k toolkit applies the same ranges): name -> (first, last), 1-based.
+OTB_FRAME_RANGES = {
+    "david": (300, 770),
+    "football1": (1, 74),
+    "freeman3": (1, 460),
+    "freeman4": (1, 283),
+    "diving": (1, 215),
+}
+
+
+class DatasetError(ValueError):
+    """Raw benchmark data that cannot be read faithfully; the message names file and line."""
+
+
+@dataclasses.dataclass
+class Video:
+    """One annotated video: frame files, [x, y, w, h] boxes (NaN where not annotated), absence."""
+
+    name: str
+    frames: list[Path]
+    boxes: np.ndarray
+    absent: np.ndarray
+    image_size: tuple[int, int]  # (height, width) of the frames
+    description: str = ""
+    annotation_file: Path | None = None
+    zero_box_means_absent: bool = False  # LaSOT and TNL2K mark a missing target with 0,0,0,0
+
+    def __len__(self) -> int:
+        return len(self.frames)
+
+    @property
+    def annotated(self) -> np.ndarray:
+        """Frames with a box (GOT-10k test annotates only the first)."""
+        return ~np.isnan(self.boxes).any(axis=1)
+
+
+class Warnings:
+    """Counts the warnings of one read, logging each kind once and summing the rest."""
+
+    def __init__(self) -> None:
+        self.counts: collections.Counter[str] = collections.Counter()
+
+    def warn(self, kind: str, message: str) -> None:
+        if self.counts[kind] == 0:
+            log.warning("%s (further '%s' warnings are counted)", message, kind)
+        self.counts[kind] += 1
+
+    def summary(self) -> str:
+        return ", ".join(f"{n} x {k}" for k, n in sorted(self.counts.items())) or "none"
+
+
+_SPLIT = re.compile(r"[,\s]+")
+
+
+def parse_boxes(path: Path, allow_empty_lines: bool = False) -> np.ndarray:
+    """Boxes from a text file, comma or whitespace separated, one [x, y, w, h] per line."""
+    if not path.is_file():
+        raise DatasetError(f"{path}: annotation file not found")
+    rows = []
+    for number, line in enumerate(path.read_text().splitlines(), start=1):
+        text = line.strip()
+        if not text:
+            if allow_empty_lines:
+                continue
+            raise DatasetError(f"{path}:{number}: empty line")
+        parts = [p for p in _SPLIT.split(text) if p]
+        try:
+            values = [float(p) for p in parts]
+        except ValueError:
+            raise DatasetError(f"{path}:{number}: cannot parse box {text!r}") from None
+        if len(values) != 4:
+            raise DatasetError(f"{path}:{number}: expected 4 numbers (x, y, w, h), got {len(values)}: {text!r}")
+        rows.append(values)
+    if not rows:
+        raise DatasetError(f"{path}: no boxes")
+    return np.asarray(rows, np.float64)
+
+
+def parse_flags(path: Path, count: int) -> np.ndarray:
+    """0/1 per-frame flags, one per line or comma separated on one line (LaSOT)."""
+    if not path.is_file():
+        raise DatasetError(f"{path}: flag file not found")
+    tokens = [t for t in _SPLIT.split(path.read_text().strip()) if t]
+    try:
+        flags = np.asarray([int(float(t)) for t in tokens], np.int64)
+    except ValueError:
+        raise DatasetError(f"{path}: flags must be integers") from None
+    if len(flags) != count:
+        raise DatasetError(f"{path}: {len(flags)} flags for {count} frames")
+    return flags
+
+
+def list_frames(folder: Path) -> list[Path]:
+    """Image files of a folder in name order."""
+    if not folder.is_dir():
+        raise DatasetError(f"{folder}: frame folder not found")
+    frames = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+    if not frames:
+        raise DatasetError(f"{folder}: no frames")
+    if all(p.stem.isdigit() for p in frames):
+        numbers = [int(p.stem) for p in frames]
+        expected = range(numbers[0], numbers[0] + len(numbers))
+        for got, want in zip(numbers, expected):
+            if got != want:
+                width = len(frames[0].stem)
+                raise DatasetError(f"{folder / (str(want).zfill(width) + frames[0].suffix)}: missing frame")
+    return frames
+
+
+def image_size(path: Path) -> tuple[int, int]:
+    """(height, width) of an image file, or an error naming it."""
+    image = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
+    if image is None:
+        raise DatasetError(f"{path}: missing or unreadable frame")
+    return int(image.shape[0]), int(image.shape[1])
+
+
+def check_video(video: Video, marked: np.ndarray | None, warnings: Warnings) -> Video:
+    """Validate boxes against frames and image size, and set `absent`.
+
+    `marked` flags frames the dataset itself marks (absence, occlusion, out of view); an
+    unusable box there, or an all-zero box where the dataset uses that as its marker, is a
+    counted warning and the frame is absent; anywhere else it is an error.
+    """
+    n = len(video.frames)
+    if len(video.boxes) != n:
+        raise DatasetError(
+            f"{video.annotation_file}: {len(video.boxes)} boxes for {n} frames in {video.frames[0].parent}"
+        )
+    marked = np.zeros(n, bool) if marked is None else marked.astype(bool)
+    height, width = video.image_size
+    absent = marked.copy()
+    for i, box in enumerate(video.boxes):
+        if np.isnan(box).any():
+            continue
+        x, y, w, h = box
+        if not (w > 0 and h > 0):
+            problem = "zero-size box"
+        elif x >= width or y >= height or x + w <= 0 or y + h <= 0:
+            problem = f"box outside the {width}x{height} image"
+        else:
+            continue
+        if marked[i] or (video.zero_box_means_absent and not box.any()):
+            warnings.warn(
+                "unusable box on a frame marked absent",
+                f"{video.annotation_file}:{i + 1}: {problem} {box.tolist()} on a frame the dataset marks absent",
+            )
+            absent[i] = True
+            video.boxes[i] = np.nan
+        else:
+            raise DatasetError(f"{video.annotation_file}:{i + 1}: {problem} {box.tolist()}")
+    video.absent = absent
+    return video
+
+
+def _new_video(
+    name: str, frames: list[Path], boxes: np.ndarray, annotation_file: Path,
+    description: str = "", zero_box_means_absent: bool = False,
+) -> Video:
+    return Video(name, frames, boxes, np.zeros(len(frames), bool), image_size(frames[0]),
+                 description, annotation_file, zero_box_means_absent)
+
+
+# --------------------------------------------------------------------------- OTB
+
+def read_otb(root: Path, warnings: Warnings | None = None) -> Iterator[Video]:
+    """Any subset of OTB sequences: `NAME/img/*.jpg` with `groundtruth_rect[.k].txt`."""
+    warnings = warnings or Warnings()
+    root = Path(root)
+    if not root.is_dir():
+        raise DatasetError(f"{root}: OTB root not found")
+    found = False
+    for seq_dir in sorted(p for p in root.iterdir() if p.is_dir()):
+        annos = sorted(seq_dir.glob("groundtruth_rect*.txt"))
+        annos = [a for a in annos if a.read_text().strip()]  # Human4's empty .1 file
+        if not annos:
+            continue
+        found = True
+        frames = list_frames(seq_dir / "img")
+        first, last = OTB_FRAME_RANGES.get(seq_dir.name.lower(), (1, len(frames)))
+        frames = frames[first - 1 : last]
+        for anno in annos:
+            suffix = anno.name[len("groundtruth_rect"):-len(".txt")]  # "" or ".2"
+            name = seq_dir.name + (suffix if len(annos) > 1 or suffix else "")
+            video = _new_video(name, frames, parse_boxes(anno), anno)
+            yield check_video(video, None, warnings)
+    if not found:
+        raise DatasetError(f"{root}: no OTB sequences (NAME/img/ and NAME/groundtruth_rect.txt) found")
+
+
+# --------------------------------------------------------------------------- GOT-10k
+
+def read_got10k(root: Path, split: str, warnings: Warnings | None = None) -> Iterator[Video]:
+    """GOT-10k `SPLIT/NAME/{%08d.jpg, groundtruth.txt, absence.label, ...}`; test has only the
+    first box, the rest are NaN (not annotated)."""
+    warnings = warnings or Warnings()
+    split_dir = Path(root) / split
+    if not split_dir.is_dir():
+        raise DatasetError(f"{split_dir}: GOT-10k split folder not found")
+    list_file = split_dir / "list.txt"
+    if list_file.is_file():
+        names = [n.strip() for n in list_file.read_text().splitlines() if n.strip()]
+    else:
+        names = sorted(p.name for p in split_dir.iterdir() if (p / "groundtruth.txt").is_file())
+    if not names:
+        raise DatasetError(f"{split_dir}: no GOT-10k videos found")
+    for name in names:
+        seq = split_dir / name
+        frames = list_frames(seq)
+        boxes = parse_boxes(seq / "groundtruth.txt")
+        if split == "test":
+            if len(boxes) != 1:
+                raise DatasetError(f"{seq / 'groundtruth.txt'}: GOT-10k test has one box, got {len(boxes)}")
+            boxes = np.concatenate([boxes, np.full((len(frames) - 1, 4), np.nan)])
+        absence = None
+        if (seq / "absence.label").is_file():
+            absence = parse_flags(seq / "absence.label", len(frames))
+        meta = _read_meta_info(seq / "meta_info.ini")
+        description = meta.get("object_class", "")
+        video = _new_video(name, frames, boxes, seq / "groundtruth.txt", description)
+        yield check_video(video, absence, warnings)
+
+
+def _read_meta_info(path: Path) -> dict[str, str]:
+    """GOT-10k meta_info.ini as a flat dict (object_class, motion_class, ...)."""
+    if not path.is_file():
+        return {}
+    parser = configparser.ConfigParser()
+    try:
+        parser.read_string(path.read_text())
+    except configparser.Error as e:
+        raise DatasetError(f"{path}: cannot parse ({e})") from None
+    return {k: v for section in parser.sections() for k, v in parser[section].items()}
+
+
+# --------------------------------------------------------------------------- LaSOT
+
+def read_lasot(root: Path, split: str, warnings: Warnings | None = None) -> Iterator[Video]:
+    """LaSOT `CATEGORY/CATEGORY-N/{img/%08d.jpg, groundtruth.txt, full_occlusion.txt,
+    out_of_view.txt, nlp.txt}`; `split` is 'train' or 'test' (from testing_set.txt in the root)
+    or 'all'."""
+    warnings = warnings or Warnings()
+    root = Path(root)
+    if not root.is_dir():
+        raise DatasetError(f"{root}: LaSOT root not found")
+    names = sorted(
+        seq.name for cat in root.iterdir() if cat.is_dir() for seq in cat.iterdir()
+        if (seq / "groundtruth.txt").is_file()
+    )
+    if not names:
+        raise DatasetError(f"{root}: no LaSOT videos (CATEGORY/CATEGORY-N/groundtruth.txt) found")
+    if split != "all":
+        test_file = root / "testing_set.txt"
+        if not test_file.is_file():
+            raise DatasetError(f"{test_file}: needed for the train/test split (or use split 'all')")
+        test = {n.strip() for n in test_file.read_text().splitlines() if n.strip()}
+        names = [n for n in names if (n in test) == (split == "test")]
+    for name in names:
+        seq = root / name.rsplit("-", 1)[0] / name
+        frames = list_frames(seq / "img")
+        boxes = parse_boxes(seq / "groundtruth.txt")
+        marked = np.zeros(len(frames), bool)
+        for flag_file in ("full_occlusion.txt", "out_of_view.txt"):
+            if (seq / flag_file).is_file():
+                marked |= parse_flags(seq / flag_file, len(frames)).astype(bool)
+        nlp = seq / "nlp.txt"
+        description = nlp.read_text().strip() if nlp.is_file() else ""
+        video = _new_video(name, frames, boxes, seq / "groundtruth.txt", description, zero_box_means_absent=True)
+        yield check_video(video, marked, warnings)
+
+
+# --------------------------------------------------------------------------- TNL2K
+
+def read_tnl2k(root: Path, warnings: Warnings | None = None) -> Iterator[Video]:
+    """TNL2K `NAME/{imgs/*, groundtruth.txt, language.txt}` (one subset per root)."""
+    warnings = warnings or Warnings()
+    root = Path(root)
+    if not root.is_dir():
+        raise DatasetError(f"{root}: TNL2K root not found")
+    seqs = sorted(p for p in root.iterdir() if (p / "groundtruth.txt").is_file())
+    if not seqs:
+        raise DatasetError(f"{root}: no TNL2K videos (NAME/imgs/ and NAME/groundtruth.txt) found")
+    for seq in seqs:
+        frames = list_frames(seq / "imgs")
+        boxes = parse_boxes(seq / "groundtruth.txt")
+        language = seq / "language.txt"
+        description = language.read_text().strip() if language.is_file() else ""
+        video = _new_video(seq.name, frames, boxes, seq / "groundtruth.txt", description, zero_box_means_absent=True)
+        yield check_video(video, None, warnings)
+
+
+def read_benchmark(name: str, root: Path, split: str = "all", warnings: Warnings | None = None) -> Iterator[Video]:
+    """Dispatch by benchmark name: otb, got10k, lasot, tnl2k."""
+    name = name.lower()
+    if name == "otb":
+        return read_otb(root, warnings)
+    if name == "got10k":
+        return read_got10k(root, "train" if split == "all" else split, warnings)
+    if name == "lasot":
+        return read_lasot(root, split, warnings)
+    if name == "tnl2k":
+        return read_tnl2k(root, warnings)
+    raise ValueError(f"unknown benchmark {name!r}; choose from otb, got10k, lasot, tnl2k")

@@ -1,0 +1,273 @@
+"""Training input pipeline: Grain over the TFDS array_record sources, resumable, sharded.
+
+A training sample is the window of frames t-1 .. t+2 of one video (uint8, at the model's input
+size), their ground-truth masks, the video's first-frame target patch, boxes and absence flags.
+`tanet_jax.data.views.training_views` turns a batch of windows into exactly the release's inputs
+(frame t, its mask, the target, the clip (t-1, t, t+1), and for the motion discriminator frames
+t..t+2 with their masks and 2-frame clips) on the device, without copying frames on the host.
+
+Order is a pure function of (seed, epoch, position): `shuffle` permutes all samples each epoch;
+`release` permutes videos and keeps frames in order, as the release trained. Process p of P
+takes, at every step, its slice p of the global batch, so any number of processes sees the same
+global batches. The Grain iterator's state is all a checkpoint needs to resume at the next sample.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, Iterator, Sequence
+
+import cv2
+import grain
+import numpy as np
+
+WINDOW = 4  # frames t-1, t, t+1, t+2
+
+
+@dataclasses.dataclass(frozen=True)
+class Augment:
+    """Optional augmentations (off by default): horizontal flip, brightness/contrast jitter."""
+
+    flip: bool = False
+    color_jitter: float = 0.0
+
+
+def box_mask(box: np.ndarray, height: int, width: int) -> np.ndarray:
+    """1 inside the box (the release's integer-truncated extent), clipped; zeros for NaN."""
+    mask = np.zeros((height, width), np.uint8)
+    if np.isnan(box).any():
+        return mask
+    x, y, w, h = (float(v) for v in box)
+    y0, y1 = max(int(y), 0), min(int(y + h), height)
+    x0, x1 = max(int(x), 0), min(int(x + w), width)
+    if y1 > y0 and x1 > x0:
+        mask[y0:y1, x0:x1] = 1
+    return mask
+
+
+def decode_jpeg(data: bytes, size: int, what: str) -> np.ndarray:
+    """JPEG bytes -> uint8 BGR at size x size (cv2.resize, bilinear, as the release)."""
+    image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
+    if image is None:
+        raise ValueError(f"{what}: undecodable JPEG in the dataset")
+    if image.shape[:2] != (size, size):
+        image = cv2.resize(image, (size, size))
+    return image
+
+
+class VideoTable:
+    """Where each video's records are, and which frames can centre a training window."""
+
+    def __init__(self, num_frames: Sequence[int], names: Sequence[str] = ()) -> None:
+        self.num_frames = np.asarray(num_frames, np.int64)
+        self.names = list(names)
+        self.starts = np.concatenate([[0], np.cumsum(self.num_frames)[:-1]]).astype(np.int64)
+        counts = np.maximum(self.num_frames - (WINDOW - 1), 0)  # t = 1 .. n-3
+        self.sample_counts = counts
+        self.sample_starts = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64)
+        self.sample_video = np.repeat(np.arange(len(counts)), counts)
+        self.sample_t = np.concatenate([np.arange(1, 1 + c) for c in counts]) if counts.sum() else np.zeros(0, np.int64)
+
+    @classmethod
+    def from_metadata(cls, table: dict[str, Any]) -> "VideoTable":
+        """The table a builder stored for one split."""
+        return cls(table["num_frames"], table["videos"])
+
+    def __len__(self) -> int:
+        return int(len(self.sample_video))
+
+
+def epoch_order(table: VideoTable, order: str, seed: int, epoch: int) -> np.ndarray:
+    """Sample indices of one epoch: a permutation of all samples, or the release's order."""
+    rng = np.random.default_rng([seed, epoch])
+    if order == "shuffle":
+        return rng.permutation(len(table))
+    if order == "release":
+        videos = rng.permutation(len(table.sample_counts))
+        return np.concatenate(
+            [np.arange(table.sample_starts[v], table.sample_starts[v] + table.sample_counts[v]) for v in videos]
+        ).astype(np.int64)
+    if order == "sequential":
+        return np.arange(len(table))
+    raise ValueError(f"order must be 'shuffle', 'release' or 'sequential', got {order!r}")
+
+
+class TrainingWindows(grain.sources.RandomAccessDataSource if hasattr(grain, "sources") else object):
+    """Random access to this process's samples, in global-batch order, over `num_epochs`."""
+
+    def __init__(
+        self,
+        records: Sequence[dict[str, Any]],
+        table: VideoTable,
+        input_size: int,
+        global_batch: int,
+        *,
+        order: str = "shuffle",
+        seed: int = 0,
+        num_epochs: int = 1,
+        process_index: int = 0,
+        process_count: int = 1,
+        augment: Augment = Augment(),
+    ) -> None:
+        if global_batch % process_count:
+            raise ValueError(f"global batch {global_batch} is not divisible by {process_count} processes")
+        if len(table) < global_batch:
+            raise ValueError(f"{len(table)} training windows cannot fill one global batch of {global_batch}")
+        self.records, self.table, self.size = records, table, input_size
+        self.global_batch, self.local_batch = global_batch, global_batch // process_count
+        self.order, self.seed, self.num_epochs = order, seed, num_epochs
+        self.process_index, self.augment = process_index, augment
+        self.steps_per_epoch = len(table) // global_batch
+        epoch_order(table, order, seed, 0)  # validate the order name early
+        self._cached: tuple[int, np.ndarray] | None = None
+
+    def __len__(self) -> int:
+        return self.num_epochs * self.steps_per_epoch * self.local_batch
+
+    def global_position(self, index: int) -> tuple[int, int]:
+        """(epoch, position within that epoch's order) of this process's `index`-th sample."""
+        step, r = divmod(index, self.local_batch)
+        epoch, step_in_epoch = divmod(step, self.steps_per_epoch)
+        return epoch, step_in_epoch * self.global_batch + self.process_index * self.local_batch + r
+
+    def sample_index(self, index: int) -> int:
+        """Which training window the `index`-th sample of this process is."""
+        epoch, position = self.global_position(index)
+        if self._cached is None or self._cached[0] != epoch:
+            self._cached = (epoch, epoch_order(self.table, self.order, self.seed, epoch))
+        return int(self._cached[1][position])
+
+    def __getitem__(self, index: int) -> dict[str, np.ndarray]:
+        if not 0 <= index < len(self):
+            raise IndexError(index)
+        epoch, position = self.global_position(index)
+        sample = self.window(self.sample_index(index))
+        if self.augment.flip or self.augment.color_jitter:
+            _augment(sample, self.augment, np.random.default_rng([self.seed, epoch, position, 7]))
+        return sample
+
+    def window(self, sample: int) -> dict[str, np.ndarray]:
+        """Frames t-1..t+2 of the sample's video, masks, target patch, boxes and flags."""
+        video = int(self.table.sample_video[sample])
+        t = int(self.table.sample_t[sample])
+        start = int(self.table.starts[video])
+        s = self.size
+        frames = np.empty((WINDOW, s, s, 3), np.uint8)
+        masks = np.empty((WINDOW, s, s), np.uint8)
+        boxes = np.empty((WINDOW, 4), np.float32)
+        absent = np.empty(WINDOW, bool)
+        for k in range(WINDOW):
+            rec = self.records[start + t - 1 + k]
+            what = f"{_text(rec['video'])} frame {int(rec['frame_index']) + 1}"
+            frames[k] = decode_jpeg(rec["image"], s, what)
+            sh, sw = (int(v) for v in rec["stored_size"])
+            box = rec["box_stored"] * np.array([s / sw, s / sh, s / sw, s / sh], np.float32)
+            absent[k] = bool(rec["absent"]) or bool(np.isnan(box).any())
+            boxes[k] = np.nan if absent[k] else box
+            masks[k] = box_mask(boxes[k], s, s)
+        first = self.records[start]
+        target = decode_jpeg(first["target"], s, f"{_text(first['video'])} target")
+        return {
+            "frames": frames,
+            "masks": masks,
+            "target": target,
+            "boxes": boxes,
+            "absent": absent,
+            "video_index": np.int32(video),
+            "frame_index": np.int32(t),
+        }
+
+
+def _text(value: Any) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+def _augment(sample: dict[str, np.ndarray], augment: Augment, rng: np.random.Generator) -> None:
+    """In place: the same flip and colour change for every frame and the target."""
+    if augment.flip and rng.random() < 0.5:
+        s = sample["frames"].shape[2]
+        sample["frames"] = np.ascontiguousarray(sample["frames"][:, :, ::-1])
+        sample["masks"] = np.ascontiguousarray(sample["masks"][:, :, ::-1])
+        sample["target"] = np.ascontiguousarray(sample["target"][:, ::-1])
+        b = sample["boxes"]
+        b[:, 0] = s - b[:, 0] - b[:, 2]
+    if augment.color_jitter:
+        j = augment.color_jitter
+        brightness, contrast = rng.uniform(1 - j, 1 + j, 2)
+        for key in ("frames", "target"):
+            x = sample[key].astype(np.float32)
+            x = (x - x.mean()) * contrast + x.mean() * brightness
+            sample[key] = np.clip(np.rint(x), 0, 255).astype(np.uint8)
+
+
+class WindowBatches:
+    """Index k -> this process's k-th batch, stacked (devices, B / devices, ...) for data-parallel
+    steps. Batching inside the source makes a batch's content independent of the worker count."""
+
+    def __init__(self, windows: TrainingWindows, local_devices: int = 1) -> None:
+        if windows.local_batch % local_devices:
+            raise ValueError(f"per-process batch {windows.local_batch} is not divisible by {local_devices} devices")
+        self.windows, self.devices = windows, local_devices
+
+    def __len__(self) -> int:
+        return len(self.windows) // self.windows.local_batch
+
+    def __getitem__(self, step: int) -> dict[str, np.ndarray]:
+        b = self.windows.local_batch
+        samples = [self.windows[step * b + i] for i in range(b)]
+        return {
+            k: np.stack([s[k] for s in samples]).reshape(self.devices, b // self.devices, *np.shape(samples[0][k]))
+            for k in samples[0]
+        }
+
+
+def make_loader(
+    windows: TrainingWindows, local_devices: int = 1, worker_count: int = 0, threads: int = 2,
+    prefetch: int = 4,
+) -> grain.DataLoader:
+    """Batches of this process's slice of each global batch, with a leading device axis.
+
+    `threads` decode batches in parallel in this process (OpenCV releases the GIL);
+    `worker_count` > 0 uses Grain's worker processes instead. Either way the stream of batches
+    is the same, and so is the iterator state that resumes it.
+    """
+    batches = WindowBatches(windows, local_devices)
+    if worker_count:
+        _absl_flags_ready()
+    return grain.DataLoader(
+        data_source=batches,
+        sampler=grain.samplers.SequentialSampler(len(batches)),
+        worker_count=worker_count,
+        read_options=grain.ReadOptions(num_threads=max(threads, 1), prefetch_buffer_size=prefetch),
+    )
+
+
+def _absl_flags_ready() -> None:
+    """Grain's worker processes read absl flags; outside an absl app they were never parsed."""
+    from absl import flags
+
+    if not flags.FLAGS.is_parsed():
+        flags.FLAGS.mark_as_parsed()
+
+
+def open_split(name: str, data_dir: str, split: str, config: str | None = None) -> tuple[Sequence[dict[str, Any]], VideoTable]:
+    """The records and video table of a built dataset split (clear error if not built)."""
+    from tanet_jax.data.builders import get_builder
+
+    builder = get_builder(name, data_dir, config)
+    if not builder.is_prepared():
+        raise FileNotFoundError(
+            f"{name}/{builder.builder_config.name} is not built under {data_dir}: "
+            f"run python -m tanet_jax.data build {name} --data-dir {data_dir}"
+        )
+    if split not in builder.info.metadata:
+        raise KeyError(f"{name} has no split {split!r}; it has {sorted(builder.info.metadata)}")
+    return builder.as_data_source(split), VideoTable.from_metadata(builder.info.metadata[split])
+
+
+def iterate_batches(loader: grain.DataLoader, state: bytes | None = None) -> Iterator[dict[str, np.ndarray]]:
+    """An iterator over the loader, restored to `state` when given."""
+    iterator = iter(loader)
+    if state is not None:
+        iterator.set_state(state)
+    return iterator
