@@ -212,6 +212,14 @@ class WindowBatches:
     def __len__(self) -> int:
         return len(self.windows) // self.windows.local_batch
 
+    def __repr__(self) -> str:
+        """Grain compares this on restore: a state only resumes the stream it came from."""
+        w = self.windows
+        return (f"WindowBatches(windows={len(w.table)}, videos={len(w.table.num_frames)}, size={w.size}, "
+                f"global_batch={w.global_batch}, process={w.process_index}/{w.global_batch // w.local_batch}, "
+                f"devices={self.devices}, order={w.order}, seed={w.seed}, epochs={w.num_epochs}, "
+                f"augment={w.augment})")
+
     def __getitem__(self, step: int) -> dict[str, np.ndarray]:
         b = self.windows.local_batch
         samples = [self.windows[step * b + i] for i in range(b)]
