@@ -27,6 +27,8 @@ class ModelConfig:
     # Motion discriminator: conv_2D width and fc4 width (its trunk uses c3d_widths).
     dmot_conv: int = 100
     dmot_fc: int = 256
+    # Dropout before each discriminator's last layer (the release: 0.5).
+    dropout: float = 0.5
     # Reproduce the release's quirks (discriminators ending in ReLU); see the spec.
     release_compat: bool = False
     # Compute dtype ("float32" or "bfloat16"); parameters stay float32.

@@ -21,17 +21,18 @@ def _as_channel(maps: Array, ndim: int) -> Array:
 
 
 class _Classifier(nn.Module):
-    """The shared tail: flatten (NHWC order), fc4 + ReLU, Dropout(0.5), fc5 [+ ReLU if compat]."""
+    """The shared tail: flatten (NHWC order), fc4 + ReLU, Dropout, fc5 [+ ReLU if compat]."""
 
     hidden: int
     release_compat: bool
     dtype: jnp.dtype
+    dropout: float = 0.5
 
     @nn.compact
     def __call__(self, x: Array, train: bool) -> Array:
         x = x.reshape(x.shape[0], -1)
         x = nn.relu(Dense(self.hidden, self.dtype, name="fc4")(x))
-        x = nn.Dropout(0.5, deterministic=not train)(x)
+        x = nn.Dropout(self.dropout, deterministic=not train or self.dropout == 0)(x)
         x = Dense(1, self.dtype, name="fc5")(x)
         if self.release_compat:
             x = nn.relu(x)
@@ -51,7 +52,7 @@ class AppearanceDiscriminator(nn.Module):
             x = nn.relu(Conv2d(width, k, s, dtype=dt, name=f"conv{i + 1}")(x))
             if i < 2:
                 x = ops.max_pool(ops.local_response_norm(x, 2), (3, 3), (2, 2))
-        return _Classifier(c.dapp_fc, c.release_compat, dt, name="head")(x, train)
+        return _Classifier(c.dapp_fc, c.release_compat, dt, c.dropout, name="head")(x, train)
 
 
 class MotionDiscriminator(nn.Module):
@@ -71,4 +72,4 @@ class MotionDiscriminator(nn.Module):
             raise ValueError(f"motion discriminator expects 3-frame clips; trunk left {x.shape[1]} frames")
         x = nn.relu(Conv2d(c.dmot_conv, 3, 2, dtype=dt, name="conv_2D")(x[:, 0]))
         x = ops.max_pool(ops.local_response_norm(x, 2), (3, 3), (2, 2))
-        return _Classifier(c.dmot_fc, c.release_compat, dt, name="head")(x, train)
+        return _Classifier(c.dmot_fc, c.release_compat, dt, c.dropout, name="head")(x, train)

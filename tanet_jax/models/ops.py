@@ -59,7 +59,7 @@ def max_pool(
     pads = tuple(padding) or (0,) * len(window)
     return lax.reduce_window(
         x,
-        jnp.array(-jnp.inf, dtype=x.dtype),
+        -jnp.inf,  # a Python scalar: JAX then knows the max monoid and can differentiate it
         lax.max,
         (1, *window, 1),
         (1, *strides, 1),

@@ -1,0 +1,1 @@
+"""Adversarial training of TANet: pure update functions, the loop, checkpoints and logging."""

@@ -1,0 +1,62 @@
+"""Adversarial training of TANet (python -m tanet_jax.train).
+
+  python -m tanet_jax.train --config experiments/configs/synthetic.py --workdir runs/synthetic
+  python -m tanet_jax.train --config experiments/configs/official.py --workdir runs/got10k \\
+      --config.data.data_dir=data --config.data.source=/path/to/GOT-10k --config.per_device_batch=8
+
+Data-parallel over every local device; a run in an existing workdir resumes from its latest
+checkpoint. Several hosts: start one process per host with --coordinator=HOST:PORT
+--num_processes=N --process_id=I (or the environment a cluster launcher sets for
+jax.distributed.initialize).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+
+from absl import app, flags
+from ml_collections import config_flags
+
+_CONFIG = config_flags.DEFINE_config_file("config", None, "training config file (experiments/configs/*.py)",
+                                          lock_config=True)
+_WORKDIR = flags.DEFINE_string("workdir", None, "where checkpoints, logs, images and the final generator go")
+_COORDINATOR = flags.DEFINE_string("coordinator", None, "multi-host: HOST:PORT of process 0")
+_NUM_PROCESSES = flags.DEFINE_integer("num_processes", None, "multi-host: number of processes")
+_PROCESS_ID = flags.DEFINE_integer("process_id", None, "multi-host: this process's index")
+_INIT_TIMEOUT = flags.DEFINE_integer("init_timeout", 120, "multi-host: seconds to wait for the coordinator")
+
+
+def _distributed() -> None:
+    """Join a multi-process job when asked (flags, or a cluster's environment)."""
+    import jax
+
+    if _COORDINATOR.value or _NUM_PROCESSES.value:
+        if jax.config.jax_platforms in (None, "", "cpu") or os.environ.get("JAX_PLATFORMS", "") == "cpu":
+            jax.config.update("jax_cpu_collectives_implementation", "gloo")
+        jax.distributed.initialize(
+            coordinator_address=_COORDINATOR.value, num_processes=_NUM_PROCESSES.value,
+            process_id=_PROCESS_ID.value, initialization_timeout=_INIT_TIMEOUT.value,
+        )
+
+
+def main(argv: list[str]) -> None:
+    if len(argv) > 1:
+        raise app.UsageError(f"unexpected arguments: {argv[1:]}")
+    if _CONFIG.value is None or _WORKDIR.value is None:
+        raise app.UsageError("--config and --workdir are required (see --help)")
+    from absl import logging as absl_logging
+
+    absl_logging.set_verbosity(absl_logging.WARNING)  # orbax narrates every file it writes at INFO
+    logging.getLogger("tanet_jax").setLevel(logging.INFO)
+    _distributed()
+    from tanet_jax.train.loop import summary_line, train_and_evaluate
+
+    evaluation = train_and_evaluate(_CONFIG.value, _WORKDIR.value)
+    if evaluation:
+        print(f"final evaluation: {summary_line(evaluation)}")
+
+
+if __name__ == "__main__":
+    app.run(main)

@@ -1,0 +1,77 @@
+"""The training configuration every preset in experiments/configs/ starts from (the release's)."""
+
+from __future__ import annotations
+
+import ml_collections
+
+from tanet_jax.config import ModelConfig, get_preset
+
+
+def base_config() -> ml_collections.ConfigDict:
+    """The release's recipe: GOT-10k at 300x300, Adagrad 1e-4 for all three networks, loss
+    weights 0.1 / 0.2, the n % 5 / n % 3 schedule, 20 epochs."""
+    c = ml_collections.ConfigDict()
+    c.seed = 0
+    c.release_compat = False  # reproduce the release's quirks (see the spec) when True
+
+    c.model = ml_collections.ConfigDict()
+    c.model.preset = "official"
+    c.model.input_size = 300
+    c.model.dtype = "float32"
+    c.model.dropout = 0.5
+
+    c.data = ml_collections.ConfigDict()
+    c.data.name = "got10k"
+    c.data.config = "r300"
+    c.data.data_dir = "data"
+    c.data.source = ""  # raw benchmark folder: built into data_dir when not built yet
+    c.data.train_split = "train"
+    c.data.eval_split = "val"
+    c.data.order = "release"  # videos shuffled, frames in order, as the release trained
+    c.data.flip = False
+    c.data.color_jitter = 0.0
+    c.data.threads = 2
+    c.data.workers = 0
+
+    c.per_device_batch = 1
+    c.num_epochs = 20
+    c.max_steps = -1  # stop early (-1: run all epochs)
+
+    c.optimizer = ml_collections.ConfigDict()
+    c.optimizer.name = "adagrad"  # adagrad (PyTorch's exact update) or adam
+    c.optimizer.generator_lr = 1e-4
+    c.optimizer.appearance_lr = 1e-4
+    c.optimizer.motion_lr = 1e-4
+
+    c.loss = ml_collections.ConfigDict()
+    c.loss.appearance_weight = 0.1
+    c.loss.motion_weight = 0.2
+
+    c.schedule = ml_collections.ConfigDict()
+    c.schedule.appearance_every = 5  # n % 5 == 1 -> appearance D step
+    c.schedule.motion_every = 3  # else n % 3 == 1 -> motion D step; else generator step
+
+    c.init = ml_collections.ConfigDict()
+    c.init.resnet18 = ""  # converted torchvision ResNet-18 checkpoint (tanet_jax.convert)
+    c.init.c3d = ""  # converted Sports-1M C3D checkpoint: both motion trunks
+    c.init.generator = ""  # a generator checkpoint to start from
+
+    c.checkpoint_every = 1000
+    c.keep_checkpoints = 3
+    c.log_every = 50
+    c.image_every = 1000
+    c.eval_every = 2000
+    c.eval_batches = 16
+    c.progress_bar = True
+    return c
+
+
+def model_config(config: ml_collections.ConfigDict) -> ModelConfig:
+    """The ModelConfig a training config asks for."""
+    return get_preset(
+        config.model.preset,
+        input_size=config.model.input_size,
+        dtype=config.model.dtype,
+        dropout=config.model.dropout,
+        release_compat=config.release_compat,
+    )

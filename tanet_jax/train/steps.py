@@ -1,0 +1,219 @@
+"""Networks, train state and the three pure updates: (state, batch, rng) -> (state, metrics).
+
+Each update is written per device and reduces gradients, metrics and BatchNorm statistics with
+`axis_name` collectives, so under `jax.pmap` a global batch split over D devices gives the same
+update as the whole batch on one device.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, Callable
+
+import flax
+import jax
+import jax.numpy as jnp
+import optax
+from jax import lax
+
+from tanet_jax.config import ModelConfig
+from tanet_jax.data.views import training_views
+from tanet_jax.models import AppearanceDiscriminator, Generator, MotionDiscriminator
+from tanet_jax.train import losses
+from tanet_jax.train.optim import make_optimizer
+
+Array = jax.Array
+AXIS = "batch"
+
+
+@flax.struct.dataclass
+class NetState:
+    """One network's parameters, optimiser state and (generator only) BatchNorm statistics."""
+
+    params: Any
+    opt_state: Any
+    batch_stats: Any = flax.struct.field(default_factory=dict)
+
+
+@flax.struct.dataclass
+class TrainState:
+    """Everything an update changes; `step` counts updates of any kind."""
+
+    step: Array
+    generator: NetState
+    appearance: NetState
+    motion: NetState
+
+
+@dataclasses.dataclass(frozen=True)
+class Nets:
+    """The modules and optimisers (static: hashable, outside the traced state)."""
+
+    model: ModelConfig
+    generator: Generator
+    appearance: AppearanceDiscriminator
+    motion: MotionDiscriminator
+    tx_generator: optax.GradientTransformation
+    tx_appearance: optax.GradientTransformation
+    tx_motion: optax.GradientTransformation
+    appearance_weight: float = 0.1
+    motion_weight: float = 0.2
+
+    @classmethod
+    def create(cls, model: ModelConfig, optimizer: str, lrs: tuple[float, float, float],
+               weights: tuple[float, float] = (0.1, 0.2), axis_name: str | None = AXIS) -> "Nets":
+        """Modules for data-parallel training (BatchNorm synchronised over `axis_name`)."""
+        return cls(
+            model, Generator(model, bn_axis_name=axis_name), AppearanceDiscriminator(model),
+            MotionDiscriminator(model), make_optimizer(optimizer, lrs[0]),
+            make_optimizer(optimizer, lrs[1]), make_optimizer(optimizer, lrs[2]), *weights,
+        )
+
+
+def init_state(nets: Nets, rng: Array) -> TrainState:
+    """Fresh parameters (PyTorch's default initialisation) and optimiser states."""
+    s = nets.model.input_size
+    img = jnp.zeros((1, s, s, 3))
+    clip = jnp.zeros((1, 3, s, s, 3))
+    k1, k2, k3 = jax.random.split(rng, 3)
+    g = Generator(nets.model).init(k1, img, img, clip)
+    a = nets.appearance.init(k2, img, img[..., 0])
+    m = nets.motion.init(k3, clip, clip[..., 0])
+    return TrainState(
+        step=jnp.zeros((), jnp.int32),
+        generator=NetState(g["params"], nets.tx_generator.init(g["params"]), g["batch_stats"]),
+        appearance=NetState(a["params"], nets.tx_appearance.init(a["params"])),
+        motion=NetState(m["params"], nets.tx_motion.init(m["params"])),
+    )
+
+
+def _generate(nets: Nets, params: Any, stats: Any, frames: Array, targets: Array, clips: Array) -> tuple[Array, Any]:
+    """One training-mode generator forward; BatchNorm statistics update as in PyTorch."""
+    logits, updated = nets.generator.apply(
+        {"params": params, "batch_stats": stats}, frames, targets, clips, train=True, mutable=["batch_stats"]
+    )
+    return logits, updated["batch_stats"]
+
+
+def _motion_maps(nets: Nets, params: Any, stats: Any, views: dict[str, Array]) -> tuple[Array, Any]:
+    """Maps of frames t..t+2, each predicted from its 2-frame clip (one forward each, as the
+    release); (B, 3, S, S) logits."""
+    maps = []
+    for j in range(3):
+        logits, stats = _generate(nets, params, stats, views["motion_frames"][:, j], views["target"],
+                                  views["motion_clips"][:, j])
+        maps.append(logits)
+    return jnp.stack(maps, axis=1), stats
+
+
+def fake_motion_masks(nets: Nets, maps: Array) -> Array:
+    """Predicted maps (B, T, S, S) as the motion discriminator's mask clip.
+
+    By default each map is repeated over 3 channels, like the real masks. The release (with
+    release_compat) stacked them (B, T, C, H, W) but fed them where (B, C, T, H, W) belongs: in
+    NTHWC that puts map t in channel t of every frame."""
+    if nets.model.release_compat:
+        per_frame = jnp.moveaxis(maps, 1, -1)  # (B, S, S, T): map t in channel t
+        return jnp.broadcast_to(per_frame[:, None], (maps.shape[0], maps.shape[1], *per_frame.shape[1:]))
+    return maps[..., None]
+
+
+def _mean(tree: Any, axis_name: str | None) -> Any:
+    return lax.pmean(tree, axis_name) if axis_name else tree
+
+
+def _apply_update(tx: optax.GradientTransformation, net: NetState, grads: Any) -> NetState:
+    updates, opt_state = tx.update(grads, net.opt_state, net.params)
+    return net.replace(params=optax.apply_updates(net.params, updates), opt_state=opt_state)
+
+
+def make_updates(nets: Nets, axis_name: str | None = AXIS) -> dict[str, Callable]:
+    """The three updates, keyed 'appearance', 'motion', 'generator'."""
+
+    def rngs(rng: Array, salt: int) -> dict[str, Array]:
+        if axis_name:
+            rng = jax.random.fold_in(rng, lax.axis_index(axis_name))
+        return {"dropout": jax.random.fold_in(rng, salt)}
+
+    def appearance(state: TrainState, batch: dict[str, Array], rng: Array) -> tuple[TrainState, dict[str, Array]]:
+        v = training_views(batch)
+        g = state.generator
+        logits, stats = _generate(nets, g.params, g.batch_stats, v["frame"], v["target"], v["clip"])
+        fake = lax.stop_gradient(jax.nn.sigmoid(logits))
+
+        def loss_fn(params):
+            real = nets.appearance.apply({"params": params}, v["frame"], v["mask"], train=True, rngs=rngs(rng, 0))
+            fake_logits = nets.appearance.apply({"params": params}, v["frame"], fake, train=True, rngs=rngs(rng, 1))
+            return losses.discriminator_loss(real, fake_logits), (real, fake_logits)
+
+        (loss, (real, fake_logits)), grads = jax.value_and_grad(loss_fn, has_aux=True)(state.appearance.params)
+        grads = _mean(grads, axis_name)
+        metrics = _mean({"d_appearance_loss": loss, **{f"d_appearance_{k}": a for k, a in losses.accuracy(real, fake_logits).items()}}, axis_name)
+        new = state.replace(step=state.step + 1, generator=g.replace(batch_stats=stats),
+                            appearance=_apply_update(nets.tx_appearance, state.appearance, grads))
+        return new, metrics
+
+    def motion(state: TrainState, batch: dict[str, Array], rng: Array) -> tuple[TrainState, dict[str, Array]]:
+        v = training_views(batch)
+        g = state.generator
+        maps, stats = _motion_maps(nets, g.params, g.batch_stats, v)
+        fake = fake_motion_masks(nets, lax.stop_gradient(jax.nn.sigmoid(maps)))
+
+        def loss_fn(params):
+            real = nets.motion.apply({"params": params}, v["motion_frames"], v["motion_masks"], train=True, rngs=rngs(rng, 2))
+            fake_logits = nets.motion.apply({"params": params}, v["motion_frames"], fake, train=True, rngs=rngs(rng, 3))
+            return losses.discriminator_loss(real, fake_logits), (real, fake_logits)
+
+        (loss, (real, fake_logits)), grads = jax.value_and_grad(loss_fn, has_aux=True)(state.motion.params)
+        grads = _mean(grads, axis_name)
+        metrics = _mean({"d_motion_loss": loss, **{f"d_motion_{k}": a for k, a in losses.accuracy(real, fake_logits).items()}}, axis_name)
+        new = state.replace(step=state.step + 1, generator=g.replace(batch_stats=stats),
+                            motion=_apply_update(nets.tx_motion, state.motion, grads))
+        return new, metrics
+
+    def generator(state: TrainState, batch: dict[str, Array], rng: Array) -> tuple[TrainState, dict[str, Array]]:
+        v = training_views(batch)
+        g = state.generator
+
+        def loss_fn(params):
+            logits, stats = _generate(nets, params, g.batch_stats, v["frame"], v["target"], v["clip"])
+            maps, stats = _motion_maps(nets, params, stats, v)
+            a = nets.appearance.apply({"params": state.appearance.params}, v["frame"], jax.nn.sigmoid(logits),
+                                      train=True, rngs=rngs(rng, 4))
+            m = nets.motion.apply({"params": state.motion.params}, v["motion_frames"],
+                                  fake_motion_masks(nets, jax.nn.sigmoid(maps)), train=True, rngs=rngs(rng, 5))
+            total, parts = losses.generator_loss(logits, v["mask"], a, m, nets.appearance_weight, nets.motion_weight)
+            return total, (parts, stats)
+
+        (loss, (parts, stats)), grads = jax.value_and_grad(loss_fn, has_aux=True)(g.params)
+        grads = _mean(grads, axis_name)
+        metrics = _mean({"g_loss": loss, **parts}, axis_name)
+        new_g = _apply_update(nets.tx_generator, g, grads).replace(batch_stats=stats)
+        return state.replace(step=state.step + 1, generator=new_g), metrics
+
+    return {"appearance": appearance, "motion": motion, "generator": generator}
+
+
+def predict_maps(nets: Nets, generator_vars: dict[str, Any], batch: dict[str, Array]) -> Array:
+    """Evaluation-mode maps (probabilities) of frame t of each window, clip (t-1, t, t+1)."""
+    v = training_views(batch)
+    logits = Generator(nets.model).apply(generator_vars, v["frame"], v["target"], v["clip"])
+    return jax.nn.sigmoid(logits)
+
+
+def attention_metrics(maps: Array, masks: Array, absent: Array) -> dict[str, Array]:
+    """Sums over present targets: IoU of (map > 0.5) with the box mask, and whether the map's
+    peak falls inside the box; plus the count."""
+    present = ~absent
+    pred = maps > 0.5
+    gt = masks > 0
+    inter = jnp.sum(pred & gt, axis=(1, 2))
+    union = jnp.sum(pred | gt, axis=(1, 2))
+    iou = jnp.where(union > 0, inter / jnp.maximum(union, 1), 0.0)
+    flat = maps.reshape(maps.shape[0], -1)
+    peak = jnp.take_along_axis(gt.reshape(gt.shape[0], -1), jnp.argmax(flat, axis=1)[:, None], axis=1)[:, 0]
+    return {
+        "iou_sum": jnp.sum(jnp.where(present, iou, 0.0)),
+        "hit_sum": jnp.sum(jnp.where(present, peak, False)),
+        "count": jnp.sum(present),
+    }

@@ -1,0 +1,168 @@
+"""Training: losses and schedule by hand, PyTorch's Adagrad, the release's quirk layout,
+data-parallel equivalence, and exact resume after a kill."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from tanet_jax.config import get_preset
+from tanet_jax.train import losses
+from tanet_jax.train.optim import torch_adagrad
+from tanet_jax.train.steps import Nets, attention_metrics, fake_motion_masks
+
+ROOT = Path(__file__).resolve().parents[1]
+SMOKE = ROOT / "experiments" / "configs" / "smoke.py"
+
+
+def test_bce_from_logits_matches_the_formula():
+    logits = jnp.array([-3.0, -0.5, 0.0, 2.0, 8.0])
+    labels = jnp.array([0.0, 1.0, 1.0, 0.0, 1.0])
+    p = 1 / (1 + np.exp(-np.asarray(logits)))
+    expected = -np.mean(labels * np.log(p) + (1 - labels) * np.log(1 - p))
+    assert float(losses.bce_with_logits(logits, labels)) == pytest.approx(expected, rel=1e-6)
+    # D(real) = 2, D(fake) = -1: log(1+e^-2) + log(1+e^-1)
+    d = losses.discriminator_loss(jnp.array([2.0]), jnp.array([-1.0]))
+    assert float(d) == pytest.approx(np.log1p(np.exp(-2.0)) + np.log1p(np.exp(-1.0)), rel=1e-6)
+
+
+def test_generator_loss_weights():
+    map_logits = jnp.zeros((1, 2, 2))
+    masks = jnp.array([[[1.0, 0.0], [0.0, 0.0]]])
+    total, parts = losses.generator_loss(map_logits, masks, jnp.array([0.0]), jnp.array([1.0]), 0.1, 0.2)
+    assert float(parts["g_bce"]) == pytest.approx(np.log(2))
+    assert float(parts["g_adv_appearance"]) == pytest.approx(np.log(2))
+    assert float(parts["g_adv_motion"]) == pytest.approx(np.log1p(np.exp(-1.0)))
+    assert float(total) == pytest.approx(np.log(2) * 1.1 + 0.2 * np.log1p(np.exp(-1.0)), rel=1e-6)
+
+
+def test_release_compat_sigmoid_after_relu_floors_at_half():
+    """With the release's trailing ReLU, D's probability never falls below 0.5."""
+    relu_out = jax.nn.relu(jnp.array([-5.0, -1.0, 0.5]))
+    assert np.all(np.asarray(jax.nn.sigmoid(relu_out)) >= 0.5)
+    assert float(losses.bce_with_logits(relu_out[:2], 0.0)) == pytest.approx(np.log(2))
+
+
+def test_schedule_matches_the_release():
+    kinds = [losses.step_kind(n) for n in range(1, 17)]
+    a, m, g = "appearance", "motion", "generator"
+    assert kinds == [a, g, g, m, g, a, m, g, g, m, a, g, m, g, g, a]
+
+
+def test_torch_adagrad_is_pytorchs():
+    torch = pytest.importorskip("torch")
+    w0 = np.array([0.5, -1.0, 2.0], np.float32)
+    grads = [np.array([0.1, -0.2, 0.0], np.float32), np.array([0.3, 0.1, -0.5], np.float32),
+             np.array([-0.2, 0.4, 0.2], np.float32)]
+    p = torch.nn.Parameter(torch.from_numpy(w0.copy()))
+    opt = torch.optim.Adagrad([p], lr=0.1)
+    tx = torch_adagrad(0.1)
+    params = jnp.asarray(w0)
+    state = tx.init(params)
+    for g in grads:
+        p.grad = torch.from_numpy(g.copy())
+        opt.step()
+        updates, state = tx.update(jnp.asarray(g), state)
+        params = params + updates
+    np.testing.assert_allclose(np.asarray(params), p.detach().numpy(), rtol=1e-6)
+
+
+def test_release_compat_motion_mask_layout():
+    """(B, T, C, H, W) fed as (B, C, T, H, W): in NTHWC, channel c of every frame holds map c."""
+    rng = np.random.default_rng(0)
+    maps = rng.random((2, 3, 5, 5)).astype(np.float32)
+    stacked = np.repeat(maps[:, :, None], 3, axis=2)  # (B, T, C, H, W), C repeated
+    as_torch = stacked  # reinterpreted as (B, C', T', H, W)
+    expected = as_torch.transpose(0, 2, 3, 4, 1)  # our NTHWC: [b, t', h, w, c']
+    compat = Nets.create(get_preset("tiny", release_compat=True), "sgd", (1, 1, 1))
+    np.testing.assert_array_equal(np.asarray(fake_motion_masks(compat, jnp.asarray(maps))), expected)
+    default = Nets.create(get_preset("tiny"), "sgd", (1, 1, 1))
+    np.testing.assert_array_equal(np.asarray(fake_motion_masks(default, jnp.asarray(maps)))[..., 0], maps)
+
+
+def test_attention_metrics_by_hand():
+    maps = np.zeros((3, 4, 4), np.float32)
+    masks = np.zeros((3, 4, 4), np.float32)
+    maps[0, :2, :2] = 0.9  # predicts 4 pixels, 2 of them in the 2x4 box
+    masks[0, :2, :] = 1
+    maps[0, 0, 3] = 0.95  # the peak, inside the box
+    maps[1, 3, 3] = 0.8  # peak outside the box
+    masks[1, :1, :1] = 1
+    m = attention_metrics(jnp.asarray(maps), jnp.asarray(masks), jnp.array([False, False, True]))
+    assert float(m["count"]) == 2
+    assert float(m["iou_sum"]) == pytest.approx(5 / 8 + 0.0)
+    assert float(m["hit_sum"]) == 1
+
+
+def test_one_device_equals_two_devices():
+    env = dict(os.environ, XLA_FLAGS="--xla_force_host_platform_device_count=2", JAX_PLATFORMS="cpu")
+    out = subprocess.run([sys.executable, str(ROOT / "tests" / "dp_check.py")], env=env, cwd=ROOT,
+                         capture_output=True, text=True, timeout=900)
+    assert out.returncode == 0, out.stderr[-3000:]
+    report = json.loads(out.stdout.strip().splitlines()[-1])
+    for kind, r in report.items():
+        assert r["max_param_change"] > 1e-2, kind  # the update really moved the parameters
+        assert r["max_param_diff"] < 1e-5, (kind, r["max_param_diff"])
+        for key, value in r["metrics_1"].items():
+            assert value == pytest.approx(r["metrics_2"][key], abs=1e-5)
+
+
+def _train_cmd(workdir: Path, *overrides: str) -> list[str]:
+    return [sys.executable, "-m", "tanet_jax.train", f"--config={SMOKE}", f"--workdir={workdir}", *overrides]
+
+
+def _final_state(workdir: Path):
+    from tanet_jax.checkpoint import load_model
+    from tanet_jax.train.checkpointing import Checkpoints
+
+    ckpt = Checkpoints(workdir / "checkpoints", 1, 10)
+    step = ckpt.latest_step()
+    path = workdir / "checkpoints" / str(step) / "state"
+    import orbax.checkpoint as ocp
+
+    with ocp.StandardCheckpointer() as c:
+        state = c.restore(path)
+    ckpt.close()
+    generator, _, _ = load_model(workdir / "generator")
+    return step, state, generator
+
+
+def test_killed_run_resumes_exactly(tmp_path):
+    env = dict(os.environ, JAX_PLATFORMS="cpu")
+    common = ["--config.max_steps=8", "--config.checkpoint_every=2", "--config.eval_every=0",
+              "--config.image_every=0"]
+    # The reference: uninterrupted.
+    ref = subprocess.run(_train_cmd(tmp_path / "a", *common), env=env, cwd=ROOT, capture_output=True,
+                         text=True, timeout=900)
+    assert ref.returncode == 0, ref.stderr[-3000:]
+    # Interrupted: SIGTERM once the first checkpoint exists, then the same command resumes.
+    b = tmp_path / "b"
+    proc = subprocess.Popen(_train_cmd(b, *common), env=env, cwd=ROOT, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)
+    deadline = time.time() + 600
+    while not (b / "checkpoints" / "2").exists() and proc.poll() is None and time.time() < deadline:
+        time.sleep(0.2)
+    proc.send_signal(signal.SIGTERM)
+    log = proc.communicate(timeout=600)[0]
+    assert not (b / "generator").exists(), "the run finished before it could be interrupted"
+    assert "checkpointed at step" in log
+    interrupted_at = max(int(p.name) for p in (b / "checkpoints").iterdir() if p.name.isdigit())
+    assert 2 <= interrupted_at < 8
+    resumed = subprocess.run(_train_cmd(b, *common), env=env, cwd=ROOT, capture_output=True, text=True, timeout=900)
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    assert f"resumed from" in resumed.stderr + resumed.stdout
+    step_a, state_a, gen_a = _final_state(tmp_path / "a")
+    step_b, state_b, gen_b = _final_state(b)
+    assert step_a == step_b == 8
+    jax.tree.map(np.testing.assert_array_equal, state_a, state_b)
+    jax.tree.map(np.testing.assert_array_equal, gen_a, gen_b)
