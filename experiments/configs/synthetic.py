@@ -15,7 +15,7 @@ def get_config():
     c.data.order = "shuffle"
     c.per_device_batch = 4
     c.num_epochs = 100
-    c.max_steps = 1200
+    c.max_steps = 1000
     c.optimizer.name = "adam"
     c.optimizer.generator_lr = 1e-3
     c.optimizer.appearance_lr = 1e-4
@@ -23,6 +23,6 @@ def get_config():
     c.checkpoint_every = 200
     c.log_every = 50
     c.image_every = 200
-    c.eval_every = 300
+    c.eval_every = 250
     c.eval_batches = 12
     return c

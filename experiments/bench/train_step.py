@@ -1,0 +1,147 @@
+"""Training-step time: ours (jitted, pmapped over the local devices) against a PyTorch
+reference step with the same shapes, losses and optimiser (Adagrad), in one process.
+
+    python experiments/bench/train_step.py [--preset small] [--batch 4] [--repeats 3]
+
+Each of the three updates (appearance D, motion D, generator) is timed separately; the
+schedule-weighted mean (1/5 appearance, 4/15 motion, 8/15 generator) is the cost of a step.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import jax
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "tests"))
+
+WEIGHTS = {"appearance": 1 / 5, "motion": 4 / 15, "generator": 8 / 15}
+
+
+def best(fn, repeats: int) -> float:
+    fn()
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return min(times)
+
+
+def torch_steps(config, batch: dict[str, np.ndarray]):
+    """The release's three updates in PyTorch (eager), on the reference modules."""
+    import torch
+    import torch.nn.functional as F
+
+    import torch_reference as R
+
+    gen = R.randomize_(R.TANetGenerator(config), 0).train()
+    dapp = R.randomize_(R.AppearanceD(config), 1).train()
+    dmot = R.randomize_(R.MotionD(config), 2).train()
+    opts = {k: torch.optim.Adagrad(m.parameters(), lr=1e-4) for k, m in
+            (("generator", gen), ("appearance", dapp), ("motion", dmot))}
+    f = torch.from_numpy(batch["frames"]).float().div(255).permute(0, 1, 4, 2, 3)  # B,4,3,H,W
+    masks = torch.from_numpy(batch["masks"]).float()
+    target = torch.from_numpy(batch["target"]).float().div(255).permute(0, 3, 1, 2)
+    clip3 = f[:, 0:3].permute(0, 2, 1, 3, 4)  # B,3,T,H,W
+    motion_frames = f[:, 1:4].permute(0, 2, 1, 3, 4)
+    real_mot_masks = masks[:, 1:4, None].repeat(1, 1, 3, 1, 1).permute(0, 2, 1, 3, 4)
+    bce = F.binary_cross_entropy
+
+    def motion_maps():
+        return [gen(f[:, 1 + j], target, f[:, j : j + 2].permute(0, 2, 1, 3, 4)) for j in range(3)]
+
+    def fake_mot(maps):
+        return torch.stack(maps, 1)[:, :, None].repeat(1, 1, 3, 1, 1).permute(0, 2, 1, 3, 4)
+
+    def appearance():
+        opts["appearance"].zero_grad()
+        fake = gen(f[:, 1], target, clip3).detach()
+        real = torch.sigmoid(dapp(f[:, 1], masks[:, 1:2]))
+        fk = torch.sigmoid(dapp(f[:, 1], fake[:, None]))
+        loss = bce(real, torch.ones_like(real)) + bce(fk, torch.zeros_like(fk))
+        loss.backward()
+        opts["appearance"].step()
+
+    def motion():
+        opts["motion"].zero_grad()
+        with torch.no_grad():
+            maps = motion_maps()
+        real = torch.sigmoid(dmot(motion_frames, real_mot_masks))
+        fk = torch.sigmoid(dmot(motion_frames, fake_mot(maps)))
+        loss = bce(real, torch.ones_like(real)) + bce(fk, torch.zeros_like(fk))
+        loss.backward()
+        opts["motion"].step()
+
+    def generator():
+        opts["generator"].zero_grad()
+        out = gen(f[:, 1], target, clip3)
+        maps = motion_maps()
+        a = torch.sigmoid(dapp(f[:, 1], out[:, None]))
+        m = torch.sigmoid(dmot(motion_frames, fake_mot(maps)))
+        loss = bce(out, masks[:, 1]) + 0.1 * bce(a, torch.ones_like(a)) + 0.2 * bce(m, torch.ones_like(m))
+        loss.backward()
+        opts["generator"].step()
+
+    return {"appearance": appearance, "motion": motion, "generator": generator}
+
+
+def jax_steps(config, batch: dict[str, np.ndarray]):
+    from flax import jax_utils
+
+    from tanet_jax.train.steps import AXIS, Nets, init_state, make_updates
+
+    nets = Nets.create(config, "adagrad", (1e-4, 1e-4, 1e-4))
+    state = jax_utils.replicate(init_state(nets, jax.random.key(0)))
+    d = jax.local_device_count()
+    split = {k: v.reshape(d, v.shape[0] // d, *v.shape[1:]) for k, v in batch.items()}
+    rng = jax_utils.replicate(jax.random.key(1))
+    fns = {k: jax.pmap(f, axis_name=AXIS) for k, f in make_updates(nets).items()}
+    holder = {"state": state}
+
+    def make(kind):
+        def run():
+            holder["state"], metrics = fns[kind](holder["state"], split, rng)
+            jax.block_until_ready(metrics)
+        return run
+
+    return {k: make(k) for k in fns}
+
+
+def main() -> None:
+    import torch
+
+    from tanet_jax.config import get_preset
+
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--preset", default="small")
+    parser.add_argument("--batch", type=int, default=4)
+    parser.add_argument("--repeats", type=int, default=3)
+    args = parser.parse_args()
+    config = get_preset(args.preset, dropout=0.0)
+    s = config.input_size
+    rng = np.random.default_rng(0)
+    masks = np.zeros((args.batch, 4, s, s), np.uint8)
+    masks[:, :, s // 4 : s // 2, s // 3 : s // 2] = 1
+    batch = {"frames": rng.integers(0, 256, (args.batch, 4, s, s, 3), dtype=np.uint8), "masks": masks,
+             "target": rng.integers(0, 256, (args.batch, s, s, 3), dtype=np.uint8)}
+    ours, ref = jax_steps(config, batch), torch_steps(config, batch)
+    print(f"preset {args.preset} ({s}x{s}), batch {args.batch}, jax {jax.__version__} on "
+          f"{jax.local_device_count()} {jax.default_backend()} device(s), torch {torch.__version__} "
+          f"({torch.get_num_threads()} threads)")
+    total_ours = total_ref = 0.0
+    for kind in ("appearance", "motion", "generator"):
+        t_ours, t_ref = best(ours[kind], args.repeats), best(ref[kind], args.repeats)
+        total_ours += WEIGHTS[kind] * t_ours
+        total_ref += WEIGHTS[kind] * t_ref
+        print(f"  {kind:10s} ours {t_ours * 1e3:8.1f} ms   reference {t_ref * 1e3:8.1f} ms   ratio {t_ours / t_ref:.3f}")
+    print(f"  schedule-weighted step: ours {total_ours * 1e3:.1f} ms, reference {total_ref * 1e3:.1f} ms, "
+          f"ratio {total_ours / total_ref:.3f}")
+
+
+if __name__ == "__main__":
+    main()
