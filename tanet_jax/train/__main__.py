@@ -28,17 +28,51 @@ _PROCESS_ID = flags.DEFINE_integer("process_id", None, "multi-host: this process
 _INIT_TIMEOUT = flags.DEFINE_integer("init_timeout", 120, "multi-host: seconds to wait for the coordinator")
 
 
+_CLUSTER_ENV = ("JAX_COORDINATOR_ADDRESS", "SLURM_JOB_ID", "OMPI_COMM_WORLD_SIZE")
+
+
 def _distributed() -> None:
-    """Join a multi-process job when asked (flags, or a cluster's environment)."""
+    """Join a multi-process job when asked (flags, or a cluster launcher's environment)."""
     import jax
 
-    if _COORDINATOR.value or _NUM_PROCESSES.value:
-        if jax.config.jax_platforms in (None, "", "cpu") or os.environ.get("JAX_PLATFORMS", "") == "cpu":
-            jax.config.update("jax_cpu_collectives_implementation", "gloo")
+    explicit = bool(_COORDINATOR.value or _NUM_PROCESSES.value)
+    if not explicit and not any(v in os.environ for v in _CLUSTER_ENV):
+        return
+    jax.config.update("jax_cpu_collectives_implementation", "gloo")  # CPU collectives across hosts
+    if _COORDINATOR.value and _PROCESS_ID.value:
+        _wait_for_coordinator(_COORDINATOR.value, _INIT_TIMEOUT.value)
+    print(f"joining the multi-process job at {_COORDINATOR.value or 'the cluster coordinator'} as process "
+          f"{_PROCESS_ID.value} of {_NUM_PROCESSES.value} (timeout {_INIT_TIMEOUT.value} s)", flush=True)
+    try:
         jax.distributed.initialize(
             coordinator_address=_COORDINATOR.value, num_processes=_NUM_PROCESSES.value,
             process_id=_PROCESS_ID.value, initialization_timeout=_INIT_TIMEOUT.value,
         )
+    except Exception as e:  # noqa: BLE001 - jax raises several kinds; all mean "could not join"
+        where = _COORDINATOR.value or os.environ.get("JAX_COORDINATOR_ADDRESS", "the cluster's coordinator")
+        sys.exit(f"error: could not join the multi-process job at {where} within "
+                 f"{_INIT_TIMEOUT.value} s ({type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''})")
+
+
+def _wait_for_coordinator(address: str, timeout: float) -> None:
+    """Exit with a clear message if nothing listens at the coordinator's address in time (JAX
+    itself would abort the process with a C++ stack trace)."""
+    import socket
+    import time
+
+    host, _, port = address.rpartition(":")
+    if not host or not port.isdigit():
+        sys.exit(f"error: --coordinator must be HOST:PORT, got {address!r}")
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with socket.create_connection((host, int(port)), timeout=1.0):
+                return
+        except OSError as e:
+            if time.monotonic() > deadline:
+                sys.exit(f"error: cannot reach the coordinator at {address} within {timeout:g} s ({e}); "
+                         "is process 0 running there, and is the address reachable from this host?")
+            time.sleep(0.5)
 
 
 def main(argv: list[str]) -> None:

@@ -170,7 +170,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[
                 break
     checkpoints.wait()
     final = jax_utils.unreplicate(replicated)
-    if jax.process_index() == 0 and step == n_steps:
+    if step == n_steps:  # every process calls: orbax coordinates the write across processes
         export_generator(workdir_path / "generator", model, final)
     logger.close()
     checkpoints.close()
