@@ -102,10 +102,12 @@ class AttentionPredictor:
         return self.predict(frames, clips, self.encode_target(targets))
 
     def predict_sequence(
-        self, images: Sequence[np.ndarray], box: Sequence[float], batch_size: int = 1
+        self, images: Sequence[np.ndarray], box: Sequence[float], batch_size: int = 1,
+        frames: Sequence[int] | None = None,
     ) -> Iterator[tuple[int, np.ndarray]]:
-        """(j, map) for each frame j = 1..N-2 of raw uint8 BGR images (any size), the target being
-        `box` [x, y, w, h] in images[0]; the clip of frame j is (j-1, j, j+1), as in the release."""
+        """(j, map) for each frame j = 1..N-2 (or the given `frames`) of raw uint8 BGR images of
+        any size (a lazy sequence is fine), the target being `box` [x, y, w, h] in images[0];
+        the clip of frame j is (j-1, j, j+1), as in the release."""
         if len(images) < 3:
             raise ValueError(f"a sequence needs at least 3 frames, got {len(images)}")
         size = self.input_size
@@ -117,7 +119,9 @@ class AttentionPredictor:
                 cache[i] = preprocess_frame(images[i], size)
             return cache[i]
 
-        indices = list(range(1, len(images) - 1))
+        indices = list(range(1, len(images) - 1)) if frames is None else sorted(frames)
+        if indices and (indices[0] < 1 or indices[-1] > len(images) - 2):
+            raise ValueError(f"frames must lie in 1..{len(images) - 2}, got {indices[0]}..{indices[-1]}")
         for start in range(0, len(indices), batch_size):
             js = indices[start : start + batch_size]
             frames = np.stack([frame(j) for j in js])

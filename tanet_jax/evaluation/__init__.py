@@ -1,0 +1,1 @@
+"""Benchmark evaluation: one-pass metrics with the got10k toolkit's definitions, and reports."""

@@ -1,0 +1,107 @@
+"""Attention maps for every frame of every video of a dataset (python -m tanet_jax.predict).
+
+The release's inference script done right: maps as 8-bit grey PNGs named as the release names
+them, OUT/<video>/{j}_attentionMap.png, for frames j = 1..N-2 (clip j-1, j, j+1; the release's
+script stopped at N-3), batched, written atomically, resumable (maps already on disk are kept),
+with a progress bar.
+
+  python -m tanet_jax.predict --root /data/GOT-10k --dataset got10k --split val --out maps \\
+      --checkpoint checkpoints/tanet_official
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Callable, Sequence
+
+import cv2
+import numpy as np
+from tqdm import tqdm
+
+from tanet_jax.checkpoint import CheckpointError
+from tanet_jax.data.benchmarks import DatasetError, Video, read_benchmark
+from tanet_jax.inference import AttentionPredictor
+from tanet_jax.visualize import map_to_uint8, write_png_atomic
+
+DEFAULT_CHECKPOINT = "runs/synthetic/generator"
+
+
+class LazyFrames(Sequence[np.ndarray]):
+    """A video's frames read on demand (long videos never sit in memory whole)."""
+
+    def __init__(self, paths: Sequence[Path]) -> None:
+        self.paths = list(paths)
+
+    def __len__(self) -> int:
+        return len(self.paths)
+
+    def __getitem__(self, i):  # type: ignore[override]
+        image = cv2.imread(str(self.paths[i]), cv2.IMREAD_COLOR)
+        if image is None:
+            raise DatasetError(f"{self.paths[i]}: missing or unreadable frame")
+        return image
+
+
+def map_path(out: Path, video: str, j: int) -> Path:
+    """Where frame j's map of a video goes (the release's naming)."""
+    return out / video / f"{j}_attentionMap.png"
+
+
+def predict_video(predictor: AttentionPredictor, video: Video, out: Path, batch_size: int,
+                  on_map: Callable[[], None] = lambda: None) -> int:
+    """Write the missing maps of one video; returns how many were written."""
+    todo = [j for j in range(1, len(video) - 1) if not map_path(out, video.name, j).exists()]
+    for _ in range(len(video) - 2 - len(todo)):
+        on_map()  # already on disk
+    if not todo:
+        return 0
+    (out / video.name).mkdir(parents=True, exist_ok=True)
+    written = 0
+    for j, attention in predictor.predict_sequence(LazyFrames(video.frames), video.boxes[0], batch_size, todo):
+        write_png_atomic(map_path(out, video.name, j), map_to_uint8(attention))
+        written += 1
+        on_map()
+    return written
+
+
+def main(argv: list[str] | None = None) -> int:
+    """CLI entry point."""
+    parser = argparse.ArgumentParser(prog="python -m tanet_jax.predict", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--root", required=True, help="the benchmark's folder")
+    parser.add_argument("--dataset", default="otb", choices=("otb", "got10k", "lasot", "tnl2k"),
+                        help="layout of --root (default: otb, any subset of sequences)")
+    parser.add_argument("--split", default="all", help="got10k: train/val/test; lasot: train/test/all")
+    parser.add_argument("--out", required=True, help="output folder (OUT/<video>/{j}_attentionMap.png)")
+    parser.add_argument("--checkpoint", default=DEFAULT_CHECKPOINT,
+                        help=f"generator checkpoint (default: {DEFAULT_CHECKPOINT}, the README's training run)")
+    parser.add_argument("--batch-size", type=int, default=4, help="frames per jitted call")
+    args = parser.parse_args(argv)
+    try:
+        predictor = AttentionPredictor.from_checkpoint(args.checkpoint)
+        videos = list(read_benchmark(args.dataset, Path(args.root), args.split))
+    except (CheckpointError, DatasetError, ValueError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    out = Path(args.out)
+    total = sum(max(len(v) - 2, 0) for v in videos)
+    failed = []
+    with tqdm(total=total, desc="attention maps", unit="map") as bar:
+        for video in videos:
+            try:
+                written = predict_video(predictor, video, out, args.batch_size, lambda: bar.update(1))
+            except (DatasetError, ValueError) as e:  # one bad video never loses the others
+                failed.append(f"{video.name}: {e}")
+                bar.write(f"error: {video.name}: {e}")
+                continue
+            bar.set_postfix(video=video.name, new=written)
+    print(f"maps for {len(videos) - len(failed)} of {len(videos)} videos in {out.absolute()}")
+    for line in failed:
+        print(f"failed: {line}", file=sys.stderr)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
