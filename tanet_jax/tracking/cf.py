@@ -26,7 +26,7 @@ class CFParams:
 
     window: int = 128  # side of the resized search region, pixels
     cell: int = 4  # feature cell, pixels
-    padding: float = 1.5  # region = target size * (1 + padding)
+    padding: float = 1.0  # region = target size * (1 + padding)
     orientations: int = 9
     lam: float = 1e-3  # ridge regularisation
     sigma: float = 0.1  # label width, as a fraction of the target size in cells
