@@ -22,10 +22,17 @@ from tanet_jax.tracking.run import run_sequence
 SPEC = SyntheticSpec(num_videos=1, num_frames=40, height=180, width=240, seed=3)
 
 
-def find_video(events: set[str], exclude: set[str] = frozenset()):
+def find_video(events: set[str], exclude: set[str] = frozenset(), far_jump: bool = False):
+    """A synthetic video with these events and none of `exclude` (with far_jump: the jump moves
+    the target by more than three of its sizes, beyond any local search region)."""
     for i in range(400):
         v = make_video(SPEC, i)
         if events <= set(v["events"]) and not (exclude & set(v["events"])):
+            if far_jump:
+                b = v["boxes"].astype(float)
+                step = np.linalg.norm(np.diff(b[:, :2], axis=0), axis=1)
+                if step.max() < 3 * b[:, 2:].max():
+                    continue
             return v
     raise AssertionError(f"no synthetic video with {events}")
 
@@ -46,7 +53,7 @@ def test_correlation_filter_follows_a_moving_target():
 
 
 def test_joint_search_recovers_after_a_jump_where_local_search_fails():
-    video = find_video({"jump"}, {"out_of_view", "occlusion"})
+    video = find_video({"jump"}, {"out_of_view", "occlusion"}, far_jump=True)
     frames, boxes = list(video["frames"]), video["boxes"].astype(float)
     jump = int(np.argmax(np.linalg.norm(np.diff(boxes[:, :2], axis=0), axis=1))) + 1
     local = run_sequence(JointTracker(CorrelationFilterTracker(), NoAttention()), frames, boxes[0])

@@ -26,7 +26,7 @@ class CFParams:
 
     window: int = 128  # side of the resized search region, pixels
     cell: int = 4  # feature cell, pixels
-    padding: float = 1.0  # region = target size * (1 + padding)
+    padding: float = 1.25  # region = target size * (1 + padding)
     orientations: int = 9
     lam: float = 1e-3  # ridge regularisation
     sigma: float = 0.1  # label width, as a fraction of the target size in cells
@@ -34,6 +34,7 @@ class CFParams:
     scales: tuple[float, ...] = (0.97, 1.0, 1.03)
     scale_penalty: float = 0.985
     min_size: float = 6.0
+    color: bool = True  # add cell-pooled colour channels to the gradient histogram
 
 
 def crop(frame: np.ndarray, center: Sequence[float], size: Sequence[float], out: int) -> np.ndarray:
@@ -44,8 +45,8 @@ def crop(frame: np.ndarray, center: Sequence[float], size: Sequence[float], out:
     return patch.astype(np.float32) / 255.0
 
 
-def features(patch: jax.Array, cell: int, orientations: int) -> jax.Array:
-    """(W, W, 3) patch -> (W/cell, W/cell, orientations + 1) features."""
+def features(patch: jax.Array, cell: int, orientations: int, color: bool = True) -> jax.Array:
+    """(W, W, 3) patch -> (W/cell, W/cell, orientations + 1 [+ 3]) features."""
     gray = jnp.mean(patch, axis=-1)
     gx = jnp.pad(gray[:, 2:] - gray[:, :-2], ((0, 0), (1, 1)), mode="edge")
     gy = jnp.pad(gray[2:, :] - gray[:-2, :], ((1, 1), (0, 0)), mode="edge")
@@ -59,22 +60,24 @@ def features(patch: jax.Array, cell: int, orientations: int) -> jax.Array:
     pool = lambda x: x.reshape(n, cell, n, cell, -1).mean(axis=(1, 3))
     hist = pool(hist)
     hist = hist / jnp.sqrt(jnp.sum(hist**2, axis=-1, keepdims=True) + 1e-4)
-    intensity = pool(gray[..., None]) - 0.5
-    return jnp.concatenate([hist, intensity], axis=-1)
+    parts = [hist, pool(gray[..., None]) - 0.5]
+    if color:
+        parts.append(pool(patch - gray[..., None]))  # chromaticity: colour minus intensity
+    return jnp.concatenate(parts, axis=-1)
 
 
-@partial(jax.jit, static_argnames=("cell", "orientations"))
-def learn(patch: jax.Array, window: jax.Array, label_f: jax.Array, cell: int, orientations: int):
+@partial(jax.jit, static_argnames=("cell", "orientations", "color"))
+def learn(patch: jax.Array, window: jax.Array, label_f: jax.Array, cell: int, orientations: int, color: bool):
     """Numerator (per channel) and denominator of the filter learned on one patch."""
-    x = jnp.fft.fft2(features(patch, cell, orientations) * window[..., None], axes=(0, 1))
+    x = jnp.fft.fft2(features(patch, cell, orientations, color) * window[..., None], axes=(0, 1))
     return label_f[..., None] * jnp.conj(x), jnp.sum(jnp.real(x * jnp.conj(x)), axis=-1)
 
 
-@partial(jax.jit, static_argnames=("cell", "orientations"))
+@partial(jax.jit, static_argnames=("cell", "orientations", "color"))
 def respond(num: jax.Array, den: jax.Array, patches: jax.Array, window: jax.Array, lam: float,
-            cell: int, orientations: int) -> jax.Array:
+            cell: int, orientations: int, color: bool) -> jax.Array:
     """Responses (S, n, n) of the filter on S patches."""
-    feats = jax.vmap(lambda p: features(p, cell, orientations))(patches) * window[None, ..., None]
+    feats = jax.vmap(lambda p: features(p, cell, orientations, color))(patches) * window[None, ..., None]
     z = jnp.fft.fft2(feats, axes=(1, 2))
     return jnp.real(jnp.fft.ifft2(jnp.sum(num[None] * z, axis=-1) / (den[None] + lam), axes=(1, 2)))
 
@@ -129,7 +132,8 @@ class CorrelationFilterTracker:
         self.size = np.array([w, h])
         self.label_f = self._label(self.size)
         patch = crop(frame, box_center(box), self.size * (1 + self.p.padding), self.p.window)
-        self.num, self.den = learn(jnp.asarray(patch), self.window, self.label_f, self.p.cell, self.p.orientations)
+        self.num, self.den = learn(jnp.asarray(patch), self.window, self.label_f, self.p.cell, self.p.orientations,
+                                   self.p.color)
 
     def search(self, frame: np.ndarray, center: Sequence[float], size: Sequence[float] | None = None) -> SearchResult:
         """Best box over the scaled regions around `center`; confidence = response peak."""
@@ -137,7 +141,7 @@ class CorrelationFilterTracker:
         regions = [size * s * (1 + self.p.padding) for s in self.p.scales]
         patches = np.stack([crop(frame, center, r, self.p.window) for r in regions])
         responses = np.asarray(respond(self.num, self.den, jnp.asarray(patches), self.window, self.p.lam,
-                                       self.p.cell, self.p.orientations))
+                                       self.p.cell, self.p.orientations, self.p.color))
         best = None
         for s, region, response in zip(self.p.scales, regions, responses):
             value, dy, dx = _peak(response)
@@ -154,7 +158,7 @@ class CorrelationFilterTracker:
         """Blend the filter learned at `box` into the model (running average)."""
         self.size = np.array([box[2], box[3]], np.float64)
         patch = crop(frame, box_center(box), self.size * (1 + self.p.padding), self.p.window)
-        num, den = learn(jnp.asarray(patch), self.window, self.label_f, self.p.cell, self.p.orientations)
+        num, den = learn(jnp.asarray(patch), self.window, self.label_f, self.p.cell, self.p.orientations, self.p.color)
         r = self.p.learning_rate
         self.num = (1 - r) * self.num + r * num
         self.den = (1 - r) * self.den + r * den
