@@ -14,26 +14,17 @@ import argparse
 import platform
 import resource
 import sys
-import time
 from pathlib import Path
 
 import jax
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "tests"))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from timing import best_time  # noqa: E402
 
 RELEASE_GFLOP = 454.0  # per official-size map (spec: Cost)
-
-
-def best_time(fn, repeats: int) -> float:
-    """Minimum wall time over repeats (after one warm-up call)."""
-    fn()
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return min(times)
 
 
 def main() -> None:

@@ -11,25 +11,17 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
 from pathlib import Path
 
 import jax
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "tests"))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from timing import best_time  # noqa: E402
 
 WEIGHTS = {"appearance": 1 / 5, "motion": 4 / 15, "generator": 8 / 15}
-
-
-def best(fn, repeats: int) -> float:
-    fn()
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return min(times)
 
 
 def torch_steps(config, batch: dict[str, np.ndarray]):
@@ -135,7 +127,7 @@ def main() -> None:
           f"({torch.get_num_threads()} threads)")
     total_ours = total_ref = 0.0
     for kind in ("appearance", "motion", "generator"):
-        t_ours, t_ref = best(ours[kind], args.repeats), best(ref[kind], args.repeats)
+        t_ours, t_ref = best_time(ours[kind], args.repeats), best_time(ref[kind], args.repeats)
         total_ours += WEIGHTS[kind] * t_ours
         total_ref += WEIGHTS[kind] * t_ref
         print(f"  {kind:10s} ours {t_ours * 1e3:8.1f} ms   reference {t_ref * 1e3:8.1f} ms   ratio {t_ours / t_ref:.3f}")

@@ -135,41 +135,39 @@ def make_updates(nets: Nets, axis_name: str | None = AXIS) -> dict[str, Callable
             rng = jax.random.fold_in(rng, lax.axis_index(axis_name))
         return {"dropout": jax.random.fold_in(rng, salt)}
 
+    def discriminator(key: str, tx: optax.GradientTransformation, model: Any, inputs: Array, real_maps: Array,
+                      fake_maps: Array, salt: int, state: TrainState, stats: Any, rng: Array):
+        """Real -> 1, fake -> 0 for one discriminator; the generator only updates its BN statistics."""
+
+        def loss_fn(params):
+            real = model.apply({"params": params}, inputs, real_maps, train=True, rngs=rngs(rng, salt))
+            fake = model.apply({"params": params}, inputs, fake_maps, train=True, rngs=rngs(rng, salt + 1))
+            return losses.discriminator_loss(real, fake), (real, fake)
+
+        net = getattr(state, key)
+        (loss, (real, fake)), grads = jax.value_and_grad(loss_fn, has_aux=True)(net.params)
+        grads = _mean(grads, axis_name)
+        acc = {f"d_{key}_{k}": a for k, a in losses.accuracy(real, fake).items()}
+        metrics = _mean({f"d_{key}_loss": loss, **acc}, axis_name)
+        new = state.replace(step=state.step + 1, generator=state.generator.replace(batch_stats=stats),
+                            **{key: _apply_update(tx, net, grads)})
+        return new, metrics
+
     def appearance(state: TrainState, batch: dict[str, Array], rng: Array) -> tuple[TrainState, dict[str, Array]]:
         v = training_views(batch)
         g = state.generator
         logits, stats = _generate(nets, g.params, g.batch_stats, v["frame"], v["target"], v["clip"])
         fake = lax.stop_gradient(jax.nn.sigmoid(logits))
-
-        def loss_fn(params):
-            real = nets.appearance.apply({"params": params}, v["frame"], v["mask"], train=True, rngs=rngs(rng, 0))
-            fake_logits = nets.appearance.apply({"params": params}, v["frame"], fake, train=True, rngs=rngs(rng, 1))
-            return losses.discriminator_loss(real, fake_logits), (real, fake_logits)
-
-        (loss, (real, fake_logits)), grads = jax.value_and_grad(loss_fn, has_aux=True)(state.appearance.params)
-        grads = _mean(grads, axis_name)
-        metrics = _mean({"d_appearance_loss": loss, **{f"d_appearance_{k}": a for k, a in losses.accuracy(real, fake_logits).items()}}, axis_name)
-        new = state.replace(step=state.step + 1, generator=g.replace(batch_stats=stats),
-                            appearance=_apply_update(nets.tx_appearance, state.appearance, grads))
-        return new, metrics
+        return discriminator("appearance", nets.tx_appearance, nets.appearance, v["frame"], v["mask"], fake, 0,
+                             state, stats, rng)
 
     def motion(state: TrainState, batch: dict[str, Array], rng: Array) -> tuple[TrainState, dict[str, Array]]:
         v = training_views(batch)
         g = state.generator
         maps, stats = _motion_maps(nets, g.params, g.batch_stats, v)
         fake = fake_motion_masks(nets, lax.stop_gradient(jax.nn.sigmoid(maps)))
-
-        def loss_fn(params):
-            real = nets.motion.apply({"params": params}, v["motion_frames"], v["motion_masks"], train=True, rngs=rngs(rng, 2))
-            fake_logits = nets.motion.apply({"params": params}, v["motion_frames"], fake, train=True, rngs=rngs(rng, 3))
-            return losses.discriminator_loss(real, fake_logits), (real, fake_logits)
-
-        (loss, (real, fake_logits)), grads = jax.value_and_grad(loss_fn, has_aux=True)(state.motion.params)
-        grads = _mean(grads, axis_name)
-        metrics = _mean({"d_motion_loss": loss, **{f"d_motion_{k}": a for k, a in losses.accuracy(real, fake_logits).items()}}, axis_name)
-        new = state.replace(step=state.step + 1, generator=g.replace(batch_stats=stats),
-                            motion=_apply_update(nets.tx_motion, state.motion, grads))
-        return new, metrics
+        return discriminator("motion", nets.tx_motion, nets.motion, v["motion_frames"], v["motion_masks"], fake, 2,
+                             state, stats, rng)
 
     def generator(state: TrainState, batch: dict[str, Array], rng: Array) -> tuple[TrainState, dict[str, Array]]:
         v = training_views(batch)
