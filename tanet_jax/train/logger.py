@@ -4,6 +4,7 @@ image grids of frames, ground truth and predicted maps."""
 from __future__ import annotations
 
 import collections
+import json
 import logging
 import time
 from pathlib import Path
@@ -72,11 +73,14 @@ class Logger:
         self.last_time, self.last_step = now, step
 
     def scalars(self, step: int, values: dict[str, float]) -> None:
-        """Scalars to TensorBoard (and eval lines to stdout)."""
+        """Scalars to TensorBoard and to WORKDIR/metrics.jsonl (one JSON object per line, easy to
+        plot without TensorBoard), and eval lines to stdout."""
         if not self.enabled:
             return
         for key, value in values.items():
             self.writer.add_scalar(key, value, step)
+        with open(self.workdir / "metrics.jsonl", "a") as f:
+            f.write(json.dumps({"step": step, **{k: float(v) for k, v in values.items()}}) + "\n")
         if any(k.startswith("eval/") for k in values):
             text = " ".join(f"{k}={v:.4f}" for k, v in values.items())
             (self.bar.write if self.bar is not None else print)(f"step {step}: {text}")
