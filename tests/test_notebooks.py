@@ -22,7 +22,8 @@ def test_three_notebooks_without_outputs():
         nb = nbformat.read(NOTEBOOKS / name, as_version=4)
         code = [c for c in nb.cells if c.cell_type == "code"]
         assert all(not c.outputs and c.execution_count is None for c in code), name
-        assert "parameters" in code[0].metadata.get("tags", []), name  # one parameters cell, first
+        assert '["git", "clone"' in code[0].source, name  # the first cell installs the project
+        assert "parameters" in code[1].metadata.get("tags", []), name  # then the one parameters cell
 
 
 @pytest.mark.parametrize("name", NAMES)
