@@ -15,7 +15,7 @@ import jax.numpy as jnp
 from tanet_jax.config import ModelConfig
 from tanet_jax.models import ops
 from tanet_jax.models.c3d import GENERATOR_PLAN, C3DTrunk
-from tanet_jax.models.layers import Conv2d
+from tanet_jax.models.layers import ConvWeights
 from tanet_jax.models.resnet import ResNetEncoder
 
 Array = jax.Array
@@ -36,18 +36,27 @@ def decoder_layer_indices(stages: tuple[tuple[int, int], ...]) -> list[tuple[int
 
 class Decoder(nn.Module):
     """Stride-1 transposed convs stored as ordinary convs (flipped kernels), nearest x2 between
-    stages, and no activation anywhere, as in the release."""
+    stages, no activation anywhere, then the 1x1 head, as in the release. All of it is linear,
+    which the computation uses exactly: each conv that follows an upsample runs at the low
+    resolution (`ops.upsample2x_conv3x3`), and the head is folded into the last conv."""
 
     stages: tuple[tuple[int, int], ...]
     dtype: Any = jnp.float32
 
     @nn.compact
-    def __call__(self, x: Array) -> Array:
+    def __call__(self, x: Array, head: tuple[Array, Array]) -> Array:
         first_of_stage = {sum(n for _, n in self.stages[:s]) for s in range(1, len(self.stages))}
-        for i, (idx, width) in enumerate(decoder_layer_indices(self.stages)):
+        layers = decoder_layer_indices(self.stages)
+        for i, (idx, width) in enumerate(layers):
+            kernel, bias = ConvWeights(width, 3, name=f"layers_{idx}")(x.shape[-1])
+            if i == len(layers) - 1:  # head(conv(x)) = conv'(x): a 1x1 conv is a matrix product
+                head_kernel, head_bias = head
+                bias = bias @ head_kernel[0, 0] + head_bias
+                kernel = jnp.einsum("hwic,co->hwio", kernel, head_kernel[0, 0])
             if i in first_of_stage:
-                x = ops.upsample2x(x)
-            x = Conv2d(width, 3, 1, ops.conv_transpose_padding(3, 1), dtype=self.dtype, name=f"layers_{idx}")(x)
+                x = ops.upsample2x_conv3x3(x.astype(self.dtype), kernel, bias)
+            else:
+                x = ops.conv2d(x.astype(self.dtype), kernel, bias, 1, ops.conv_transpose_padding(3, 1))
         return x
 
 
@@ -62,7 +71,7 @@ class Generator(nn.Module):
         self.encoder = ResNetEncoder(c.resnet_stem, c.resnet_widths, c.resnet_blocks, self.bn_axis_name, dt)
         self.motion = C3DTrunk(GENERATOR_PLAN, c.c3d_widths, dt)
         self.decoder = Decoder(c.decoder_stages, dt)
-        self.head = Conv2d(1, 1, 1, ops.conv_transpose_padding(1, 0), dtype=dt)
+        self.head = ConvWeights(1, 1)  # 1x1 ConvTranspose2d (padding 0): folded into the decoder
 
     def encode(self, images: Array, train: bool = False) -> Features:
         """ResNet features of frames or target patches (B, H, W, 3)."""
@@ -84,8 +93,7 @@ class Generator(nn.Module):
             for f, t in zip(frame_feats, target_feats)
         ]
         fused.append(ops.resize_nearest(motion, size))
-        x = self.decoder(jnp.concatenate(fused, axis=-1))
-        logits = self.head(x)
+        logits = self.decoder(jnp.concatenate(fused, axis=-1), self.head(self.config.decoder_stages[-1][0]))
         out = self.config.output_size
         return ops.resize_nearest(logits, (out, out))[..., 0].astype(jnp.float32)
 

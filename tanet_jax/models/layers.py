@@ -27,6 +27,25 @@ def torch_uniform_init(fan_in_axes: tuple[int, ...]) -> Any:
     return init
 
 
+def _bias_init(fan_in: int) -> Any:
+    """PyTorch's default bias init: U(+-1/sqrt(fan_in))."""
+    return lambda key, shape: jax.random.uniform(key, shape, jnp.float32, -1, 1) / fan_in**0.5
+
+
+class ConvWeights(nn.Module):
+    """The kernel (k, k, in, out) and bias of a conv, without applying it: for callers that fuse
+    it with neighbouring linear layers (same parameter names and init as Conv2d)."""
+
+    features: int
+    kernel_size: int
+
+    @nn.compact
+    def __call__(self, cin: int) -> tuple[Array, Array]:
+        k = self.kernel_size
+        kernel = self.param("kernel", torch_uniform_init((0, 1, 2)), (k, k, cin, self.features))
+        return kernel, self.param("bias", _bias_init(k * k * cin), (self.features,))
+
+
 class Conv2d(nn.Module):
     """`nn.Conv2d` (NHWC, HWIO kernel) with symmetric padding and optional bias."""
 
@@ -42,14 +61,7 @@ class Conv2d(nn.Module):
         k = self.kernel_size
         shape = (k, k, x.shape[-1], self.features)
         kernel = self.param("kernel", torch_uniform_init((0, 1, 2)), shape)
-        bias = None
-        if self.use_bias:
-            fan_in = k * k * x.shape[-1]
-            bias = self.param(
-                "bias",
-                lambda key, s: jax.random.uniform(key, s, jnp.float32, -1, 1) / fan_in**0.5,
-                (self.features,),
-            )
+        bias = self.param("bias", _bias_init(k * k * x.shape[-1]), (self.features,)) if self.use_bias else None
         return ops.conv2d(x.astype(self.dtype), kernel, bias, self.stride, self.padding)
 
 
@@ -62,12 +74,7 @@ class Dense(nn.Module):
     @nn.compact
     def __call__(self, x: Array) -> Array:
         kernel = self.param("kernel", torch_uniform_init((0,)), (x.shape[-1], self.features))
-        fan_in = x.shape[-1]
-        bias = self.param(
-            "bias",
-            lambda key, s: jax.random.uniform(key, s, jnp.float32, -1, 1) / fan_in**0.5,
-            (self.features,),
-        )
+        bias = self.param("bias", _bias_init(x.shape[-1]), (self.features,))
         x = x.astype(self.dtype)
         return x @ kernel.astype(self.dtype) + bias.astype(self.dtype)
 

@@ -95,3 +95,29 @@ def conv_transpose_kernel_to_conv(weight_iohw: np.ndarray) -> np.ndarray:
 def conv_transpose_padding(kernel_size: int, padding: int) -> int:
     """Padding of the ordinary convolution equal to a stride-1 transposed one."""
     return kernel_size - 1 - padding
+
+
+# Rows (or columns) of a 3x3 kernel that fall on each of the 2 low-resolution taps, per output
+# phase, when the conv follows a nearest x2 upsample: phase 0 reads rows (i-1, i), phase 1 (i, i+1).
+_PHASE_TAPS = (((0,), (1, 2)), ((0, 1), (2,)))
+
+
+def upsample2x_conv3x3(x: Array, kernel: Array, bias: Array | None = None) -> Array:
+    """`conv3x3(upsample2x(x))` (padding 1) computed at the low resolution: each of the 4 output
+    phases is a 2x2 conv whose taps sum the 3x3 kernel's rows/columns that land on the same input
+    pixel. Exact (zero padding included) with 4/9 of the multiply-adds."""
+    k = kernel.astype(x.dtype)
+    phases = []
+    for a in range(2):
+        for b in range(2):
+            rows = [sum(k[r] for r in _PHASE_TAPS[a][t]) for t in range(2)]
+            taps = [[sum(row[c] for c in _PHASE_TAPS[b][u]) for u in range(2)] for row in rows]
+            phases.append(jnp.stack([jnp.stack(t, 0) for t in taps], 0))  # (2, 2, in, out)
+    cout = k.shape[-1]
+    fused = jnp.concatenate(phases, axis=-1)  # (2, 2, in, 4 * out), phase-major
+    q = lax.conv_general_dilated(x, fused, (1, 1), ((1, 1), (1, 1)), dimension_numbers=_NHWC)
+    h, w = x.shape[1], x.shape[2]
+    out = [q[:, a : a + h, b : b + w, (2 * a + b) * cout : (2 * a + b + 1) * cout] for a in range(2) for b in range(2)]
+    y = jnp.stack(out, axis=3).reshape(x.shape[0], h, w, 2, 2, cout)
+    y = y.transpose(0, 1, 3, 2, 4, 5).reshape(x.shape[0], 2 * h, 2 * w, cout)
+    return y if bias is None else y + bias.astype(y.dtype)
