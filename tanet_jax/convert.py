@@ -120,7 +120,7 @@ def _generator_rule(path: tuple[str, ...], config: ModelConfig) -> tuple[str, Tr
         return _resnet_rule(path, "encoder.")
     if top == "motion":
         return _c3d_rule(path, "motionModel.")
-    transform = (lambda w: conv_transpose_kernel_to_conv(w)) if leaf == "kernel" else _identity
+    transform = conv_transpose_kernel_to_conv if leaf == "kernel" else _identity
     if top == "decoder":
         index = path[1].split("_")[1]
         return f"decoder.{index}.{_LEAF[leaf]}", transform

@@ -15,7 +15,6 @@ import time
 from pathlib import Path
 
 import cv2
-import numpy as np
 
 from tanet_jax.data import benchmarks
 from tanet_jax.data.builders import build

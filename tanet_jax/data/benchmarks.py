@@ -15,7 +15,7 @@ import dataclasses
 import logging
 import re
 from pathlib import Path
-from typing import Iterator, Sequence
+from typing import Iterator
 
 import cv2
 import numpy as np

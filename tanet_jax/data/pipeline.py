@@ -92,7 +92,7 @@ def epoch_order(table: VideoTable, order: str, seed: int, epoch: int) -> np.ndar
     raise ValueError(f"order must be 'shuffle', 'release' or 'sequential', got {order!r}")
 
 
-class TrainingWindows(grain.sources.RandomAccessDataSource if hasattr(grain, "sources") else object):
+class TrainingWindows:
     """Random access to this process's samples, in global-batch order, over `num_epochs`."""
 
     def __init__(

@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Any
 
 import cv2
-import jax
 import ml_collections
 import numpy as np
 from tqdm import tqdm
