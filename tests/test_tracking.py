@@ -7,6 +7,7 @@ import shutil
 from pathlib import Path
 
 import cv2
+import jax.numpy as jnp
 import numpy as np
 import pytest
 
@@ -15,7 +16,8 @@ from tanet_jax import track as track_cli
 from tanet_jax.data.synthetic import SyntheticSpec, make_video
 from tanet_jax.evaluation import metrics
 from tanet_jax.tracking.attention import GroundTruthAttention, NoAttention, candidate_regions
-from tanet_jax.tracking.cf import CorrelationFilterTracker
+from tanet_jax.tracking import cf
+from tanet_jax.tracking.cf import CFParams, CorrelationFilterTracker
 from tanet_jax.tracking.joint import JointTracker
 from tanet_jax.tracking.run import run_sequence
 
@@ -50,6 +52,39 @@ def test_correlation_filter_follows_a_moving_target():
     ious = iou_after(result.boxes, video)
     assert ious.mean() > 0.6, ious
     assert result.confidence[1:].min() > 0.2  # confident while it tracks
+
+
+def test_bacf_solver_reaches_the_ridge_solution_without_constraint_and_respects_its_support():
+    rng = np.random.default_rng(0)
+    n, c, lam = 16, 5, 5e5  # lam / (2K) ~ the spectrum energy: the regulariser matters
+    xf = jnp.fft.fft2(jnp.asarray(rng.normal(size=(n, n, c)), jnp.float32), axes=(0, 1))
+    g = np.exp(-0.5 * (np.minimum(np.arange(n), n - np.arange(n)) ** 2 / 2.0))
+    label_f = jnp.fft.fft2(jnp.asarray(np.outer(g, g), jnp.float32))
+    free = cf.solve_bacf(xf, label_f, jnp.ones((n, n)), lam, 1.0, 2.0, 1e4, 60)
+    # without a support constraint, ADMM converges to the multi-channel ridge regression
+    # min sum_k |x_k . h_k - g_k|^2 + lam/2 ||h||^2 (unnormalised DFT: ||h||^2 = ||h_f||^2 / K)
+    ridge = jnp.conj(xf) * label_f[..., None] / (jnp.sum(jnp.abs(xf) ** 2, -1, keepdims=True) + lam / (2 * n * n))
+    np.testing.assert_allclose(np.asarray(free), np.asarray(ridge), atol=1e-3 * float(jnp.abs(ridge).max()))
+    mask = np.zeros((n, n), np.float32)
+    mask[5:11, 6:10] = 1
+    h = np.real(np.fft.ifft2(np.asarray(cf.solve_bacf(xf, label_f, jnp.asarray(mask), lam, 1.0, 10.0, 1e4, 3)),
+                             axes=(0, 1)))
+    assert np.abs(h[mask == 0]).max() < 1e-6 * np.abs(h).max()  # the filter lives on its support only
+    assert np.abs(h[mask == 1]).max() > 0
+
+
+def test_confidence_verifies_the_target_not_the_adapted_filter():
+    video = find_video({"illumination"}, {"jump", "out_of_view", "occlusion", "distractors", "scale"})
+    frames, boxes = list(video["frames"]), video["boxes"].astype(float)
+    tracker = CorrelationFilterTracker(CFParams())
+    tracker.initialize(frames[0], boxes[0])
+    center = boxes[0, :2] + boxes[0, 2:] / 2
+    assert tracker.search(frames[0], center).confidence == pytest.approx(1.0, abs=1e-3)  # ~1 as at init
+    far = np.array(frames[0].shape[1::-1], float) - center  # mirrored: background
+    # learn the background as if drifted there: the adapted filter now matches it, the verdict does not
+    for _ in range(30):
+        tracker.update(frames[0], np.r_[far - boxes[0, 2:] / 2, boxes[0, 2:]])
+    assert tracker.search(frames[0], far).confidence < 0.5 * tracker.search(frames[0], center).confidence
 
 
 def test_joint_search_recovers_after_a_jump_where_local_search_fails():

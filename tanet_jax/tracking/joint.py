@@ -16,12 +16,12 @@ from tanet_jax.tracking.protocol import LocalTracker, box_center
 class JointParams:
     """When to search globally and how to choose."""
 
-    threshold: float = 0.25  # previous confidence under this -> global search
+    threshold: float = 0.35  # previous confidence under this -> global search
     every: int = 0  # also search globally every k frames (0: never)
     top_k: int = 3  # attention components searched (besides the peak)
     map_threshold: float = 0.5
     motion_sigma: float = 0.5  # mild motion prior: Gaussian in distance / frame diagonal
-    update_threshold: float = 0.2  # learn from a frame only when this confident
+    update_threshold: float = 0.25  # learn from a frame only when this confident
 
 
 class JointTracker:
