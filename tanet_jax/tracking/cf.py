@@ -1,8 +1,11 @@
 """A discriminative correlation-filter tracker in JAX: no training, runs on any machine.
 
-Features are multi-channel (soft-binned gradient orientations pooled in cells, plus intensity),
-the filter is the closed-form multi-channel ridge regression in the Fourier domain (DCF), and
-the scale is estimated by searching a few scaled regions. Feature extraction, learning and
+Features are multi-channel (soft-binned gradient orientations pooled in cells, intensity and
+chromaticity). The filter is, by default, background-aware (BACF): trained on a wide region with
+its spatial support constrained to the target by ADMM, so the search region can be wide without
+learning the background; `solver="dcf"` gives the closed-form multi-channel ridge regression
+instead. The scale is estimated by searching a few scaled regions; the confidence is checked
+against the first frame's filter. Feature extraction, learning and
 detection are jitted at fixed sizes; cropping is one cv2.warpAffine per region.
 """
 
