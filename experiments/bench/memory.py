@@ -4,7 +4,7 @@ A setup process writes random official-size weights in the release's state_dict 
 converts them with `python -m tanet_jax.convert`. Then two fresh processes each load their
 weights from disk the way a user would (ours: `AttentionPredictor.from_checkpoint`; the
 reference: `torch.load` + `load_state_dict`), compute maps at batch 1, and report their peak
-resident set size (ru_maxrss), after imports and at the end. Ours never imports torch.
+resident set size (VmHWM), after imports and at the end. Ours never imports torch.
 
     python experiments/bench/memory.py [--preset official] [--maps 3] [--workdir DIR]
 """
@@ -23,7 +23,14 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def peak_mib() -> float:
-    """This process's peak resident set size so far (Linux reports KiB)."""
+    """This address space's peak resident set size so far, MiB.
+
+    VmHWM starts afresh at exec; ru_maxrss can carry over the parent's peak through fork + exec."""
+    status = Path("/proc/self/status")
+    if status.exists():
+        for line in status.read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
@@ -98,8 +105,11 @@ def main() -> None:
     parser.add_argument("--preset", default="official")
     parser.add_argument("--maps", type=int, default=3, help="maps predicted in each process")
     parser.add_argument("--workdir", type=Path, default=None, help="where the weights go (default: a temp dir)")
-    parser.add_argument("--role", choices=("ours", "reference"), default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--role", choices=("setup", "ours", "reference"), default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.role == "setup":
+        setup(args.workdir, args.preset)
+        return
     if args.role:
         run = run_ours if args.role == "ours" else run_reference
         print(json.dumps(run(args.workdir, args.preset, args.maps)))
@@ -107,10 +117,11 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         workdir = args.workdir or Path(tmp)
         workdir.mkdir(parents=True, exist_ok=True)
-        setup(workdir, args.preset)
+        subprocess.run([sys.executable, __file__, "--role", "setup", "--workdir", str(workdir), "--preset",
+                        args.preset], check=True)
         ours = child("ours", workdir, args.preset, args.maps)
         ref = child("reference", workdir, args.preset, args.maps)
-    print(f"preset {args.preset}, batch 1, {args.maps} maps per process, peak RSS (ru_maxrss):")
+    print(f"preset {args.preset}, batch 1, {args.maps} maps per process, peak RSS (VmHWM):")
     for name, r in (("ours (jax)", ours), ("reference (torch)", ref)):
         print(f"  {name:18s} after imports {r['after_import']:7.0f} MiB   peak {r['peak']:7.0f} MiB   "
               f"inference adds {r['peak'] - r['after_import']:7.0f} MiB")
