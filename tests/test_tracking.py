@@ -73,6 +73,13 @@ def test_bacf_solver_reaches_the_ridge_solution_without_constraint_and_respects_
     assert np.abs(h[mask == 1]).max() > 0
 
 
+def test_parameters_that_leave_no_filter_support_are_a_clear_error():
+    with pytest.raises(ValueError, match="less than one feature cell"):
+        CorrelationFilterTracker(CFParams(window=64, cell=8, padding=20.0))
+    with pytest.raises(ValueError, match="solver"):
+        CorrelationFilterTracker(CFParams(solver="mosse"))
+
+
 def test_confidence_verifies_the_target_not_the_adapted_filter():
     video = find_video({"illumination"}, {"jump", "out_of_view", "occlusion", "distractors", "scale"})
     frames, boxes = list(video["frames"]), video["boxes"].astype(float)

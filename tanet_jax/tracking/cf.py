@@ -146,7 +146,11 @@ class CorrelationFilterTracker:
         self.n = params.window // params.cell
         hann = np.hanning(self.n + 2)[1:-1].astype(np.float32)
         self.window = jnp.asarray(np.outer(hann, hann))
-        self.mask = jnp.asarray(self._support_mask())
+        mask = self._support_mask()
+        if params.solver == "bacf" and not mask.any():
+            raise ValueError(f"CFParams: window {params.window} / cell {params.cell} with padding {params.padding} "
+                             "leaves the target less than one feature cell wide; lower the padding or the cell")
+        self.mask = jnp.asarray(mask)
         self.model = None  # dcf: (numerator, denominator); bacf: feature spectrum
         self.filter_f = None
         self.first_f = None  # the first frame's filter, never updated: it verifies what was found
