@@ -14,7 +14,14 @@ import jax.numpy as jnp  # noqa: E402
 
 from conftest import assert_parity, nchw, ncthw  # noqa: E402
 from tanet_jax.models import ops  # noqa: E402
-from tanet_jax.models.c3d import DISCRIMINATOR_PLAN, GENERATOR_PLAN, C3DTrunk, temporal_plan  # noqa: E402
+from tanet_jax.models.c3d import (  # noqa: E402
+    DISCRIMINATOR_PLAN,
+    GENERATOR_PLAN,
+    WINOGRAD,
+    C3DTrunk,
+    prepare_winograd,
+    temporal_plan,
+)
 
 
 def to_nhwc(t: "torch.Tensor") -> np.ndarray:
@@ -97,6 +104,21 @@ def test_c3d_trunk_matches_conv3d_stack(rng, plan, t):
     }
     ref = _torch_trunk(plan, widths, ncthw(clip), weights).numpy().transpose(0, 2, 3, 4, 1)
     assert_parity(module.apply(variables, jnp.asarray(clip)), ref)
+    prepared = prepare_winograd(variables["params"], plan, t, min_channels=1)
+    if plan is GENERATOR_PLAN:  # its 2D layers (time length 1) run as Winograd GEMMs when prepared
+        assert sorted(prepared) == ["conv3a", "conv3b", "conv4a", "conv4b", "conv5a", "conv5b"]
+    assert_parity(module.apply({**variables, WINOGRAD: prepared}, jnp.asarray(clip)), ref)
+
+
+@pytest.mark.parametrize("size", [(7, 7), (8, 5), (1, 2)])
+def test_winograd_conv_equals_direct_conv(rng, size):
+    x = rng.standard_normal((2, *size, 5)).astype(np.float32)
+    k = rng.standard_normal((3, 3, 5, 4)).astype(np.float32)
+    b = rng.standard_normal(4).astype(np.float32)
+    direct = ops.conv2d(jnp.asarray(x), jnp.asarray(k), jnp.asarray(b), 1, 1)
+    fast = ops.conv3x3_winograd(jnp.asarray(x), ops.winograd_kernel(jnp.asarray(k)), jnp.asarray(b))
+    assert fast.shape == direct.shape
+    assert_parity(fast, np.asarray(direct))
 
 
 def test_temporal_plan_skips_unused_frames():

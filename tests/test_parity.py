@@ -15,6 +15,8 @@ from conftest import assert_parity, nchw, ncthw  # noqa: E402
 from tanet_jax.config import get_preset  # noqa: E402
 from tanet_jax.convert import convert_state_dict  # noqa: E402
 from tanet_jax.models import AppearanceDiscriminator, Generator, MotionDiscriminator  # noqa: E402
+from tanet_jax.inference import AttentionPredictor  # noqa: E402
+from tanet_jax.models.c3d import WINOGRAD  # noqa: E402
 from tanet_jax.models.resnet import ResNetEncoder  # noqa: E402
 
 TINY = get_preset("tiny")
@@ -127,3 +129,7 @@ def test_official_generator_matches_release(rng):
     logits = jax.jit(Generator(official).apply)(conversion.variables, frames, targets, clips)
     assert logits.shape == (1, 300, 300)
     assert_parity(jax.nn.sigmoid(logits), expected)
+    predictor = AttentionPredictor(official, conversion.variables)  # the public path, fast kernels included
+    if jax.default_backend() == "cpu":
+        assert sorted(predictor.variables[WINOGRAD]["motion"]) == ["conv4b", "conv5a", "conv5b"]
+    assert_parity(predictor(frames, targets, clips), expected)

@@ -73,6 +73,26 @@ DISCRIMINATOR_PLAN: tuple[Layer, ...] = (
 
 CONV_NAMES: tuple[str, ...] = tuple(layer.name for layer in GENERATOR_PLAN if isinstance(layer, Conv))
 
+# The variable collection holding Winograd-domain kernels of the 2D (time length 1) layers.
+WINOGRAD = "winograd"
+# Only layers this wide (in and out) gain from Winograd on a CPU (experiments/results/performance.md).
+WINOGRAD_MIN_CHANNELS = 512
+
+
+def prepare_winograd(trunk_params: dict, plan: Sequence[Layer], t_in: int,
+                     min_channels: int = WINOGRAD_MIN_CHANNELS) -> dict[str, Array]:
+    """Winograd-domain kernels (middle temporal slice) of the trunk's 2D layers with at least
+    `min_channels` in and out; passed as the `winograd` collection, they replace those
+    layers' direct convs. Computed once per set of weights, outside the per-frame path."""
+    sizes, _, _ = temporal_plan(plan, t_in)
+    out = {}
+    for layer, t in zip(plan, sizes):
+        if isinstance(layer, Conv) and t == 1:
+            kernel = trunk_params[layer.name]["kernel"]
+            if min(kernel.shape[3], kernel.shape[4]) >= min_channels:
+                out[layer.name] = ops.winograd_kernel(kernel[1])
+    return out
+
 
 def temporal_plan(
     plan: Sequence[Layer], t_in: int
@@ -163,9 +183,14 @@ class C3DTrunk(nn.Module):
             w = kernel[taps[0] : taps[-1] + 1].transpose(1, 2, 0, 3, 4).reshape(3, 3, len(taps) * cin, cout)
             # One conv per output frame: XLA's CPU conv slows down 2-4x when frames are stacked
             # along the batch at 300x300 (conv1: 41 ms for two frames at once, 2 x 9.4 ms apart).
+            fast = taps == (1,) and self.has_variable(WINOGRAD, layer.name)
             for t in ts:
                 x = jnp.concatenate([frames[t + k - 1] for k in taps], axis=-1)
-                out[t] = nn.relu(ops.conv2d(x, w, bias, 1, 1))
+                if fast:  # a 2D layer whose kernel was prepared once by `prepare_winograd`
+                    y = ops.conv3x3_winograd(x, self.get_variable(WINOGRAD, layer.name), bias)
+                else:
+                    y = ops.conv2d(x, w, bias, 1, 1)
+                out[t] = nn.relu(y)
         return out
 
     def _pool(
