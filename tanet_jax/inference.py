@@ -12,7 +12,8 @@ import numpy as np
 from tanet_jax.checkpoint import CheckpointError, load_model
 from tanet_jax.config import ModelConfig
 from tanet_jax.models import Generator
-from tanet_jax.models.c3d import GENERATOR_PLAN, WINOGRAD, prepare_winograd
+from tanet_jax.models.generator import prepare_winograd
+from tanet_jax.models.ops import WINOGRAD
 from tanet_jax.preprocess import preprocess_frame, preprocess_target
 
 Array = jax.Array
@@ -59,11 +60,10 @@ class AttentionPredictor:
         )
         _check_tree(expected, variables)
         self.variables = jax.device_put(variables)
-        if jax.default_backend() == "cpu":  # XLA:CPU's direct conv is the slower one there
-            prepared = jax.jit(prepare_winograd, static_argnums=(1, 2))(
-                self.variables["params"]["motion"], GENERATOR_PLAN, 2)
+        if jax.default_backend() == "cpu":  # where XLA's direct conv is the slower one
+            prepared = jax.jit(prepare_winograd, static_argnums=1)(self.variables["params"], config)
             if prepared:
-                self.variables = {**self.variables, WINOGRAD: {"motion": prepared}}
+                self.variables = {**self.variables, WINOGRAD: prepared}
         self._encode = jax.jit(lambda v, x: _encode(self.model, v, x))
         self._predict = jax.jit(lambda v, f, c, t: _predict(self.model, v, f, c, t))
 

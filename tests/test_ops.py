@@ -14,10 +14,10 @@ import jax.numpy as jnp  # noqa: E402
 
 from conftest import assert_parity, nchw, ncthw  # noqa: E402
 from tanet_jax.models import ops  # noqa: E402
+from tanet_jax.models.ops import WINOGRAD  # noqa: E402
 from tanet_jax.models.c3d import (  # noqa: E402
     DISCRIMINATOR_PLAN,
     GENERATOR_PLAN,
-    WINOGRAD,
     C3DTrunk,
     prepare_winograd,
     temporal_plan,

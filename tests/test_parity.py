@@ -16,7 +16,10 @@ from tanet_jax.config import get_preset  # noqa: E402
 from tanet_jax.convert import convert_state_dict  # noqa: E402
 from tanet_jax.models import AppearanceDiscriminator, Generator, MotionDiscriminator  # noqa: E402
 from tanet_jax.inference import AttentionPredictor  # noqa: E402
-from tanet_jax.models.c3d import WINOGRAD  # noqa: E402
+from tanet_jax.models.c3d import GENERATOR_PLAN  # noqa: E402
+from tanet_jax.models.c3d import prepare_winograd as prepare_c3d_winograd  # noqa: E402
+from tanet_jax.models.generator import prepare_decoder_winograd  # noqa: E402
+from tanet_jax.models.ops import WINOGRAD  # noqa: E402
 from tanet_jax.models.resnet import ResNetEncoder  # noqa: E402
 
 TINY = get_preset("tiny")
@@ -52,6 +55,14 @@ def test_generator_matches_release(rng, t):
     assert_not_saturated(expected)
     variables = convert_state_dict(ref.state_dict(), TINY).variables
     logits = Generator(TINY).apply(variables, frames, targets, clips)
+    assert_parity(jax.nn.sigmoid(logits), expected)
+    # the Winograd path, forced on every eligible layer of the small model
+    params = variables["params"]
+    prepared = {"motion": prepare_c3d_winograd(params["motion"], GENERATOR_PLAN, t, min_channels=1),
+                "decoder": prepare_decoder_winograd(params["decoder"], TINY.decoder_stages, min_channels=1)}
+    n_plain = sum(n for _, n in TINY.decoder_stages) - (len(TINY.decoder_stages) - 1) - 1
+    assert len(prepared["motion"]) == 6 and len(prepared["decoder"]) == n_plain
+    logits = Generator(TINY).apply({**variables, WINOGRAD: prepared}, frames, targets, clips)
     assert_parity(jax.nn.sigmoid(logits), expected)
 
 
@@ -132,4 +143,6 @@ def test_official_generator_matches_release(rng):
     predictor = AttentionPredictor(official, conversion.variables)  # the public path, fast kernels included
     if jax.default_backend() == "cpu":
         assert sorted(predictor.variables[WINOGRAD]["motion"]) == ["conv4b", "conv5a", "conv5b"]
+        assert sorted(predictor.variables[WINOGRAD]["decoder"]) == ["layers_0", "layers_1", "layers_2", "layers_5",
+                                                                    "layers_6"]
     assert_parity(predictor(frames, targets, clips), expected)

@@ -73,10 +73,7 @@ DISCRIMINATOR_PLAN: tuple[Layer, ...] = (
 
 CONV_NAMES: tuple[str, ...] = tuple(layer.name for layer in GENERATOR_PLAN if isinstance(layer, Conv))
 
-# The variable collection holding Winograd-domain kernels of the 2D (time length 1) layers.
-WINOGRAD = "winograd"
-# Only layers this wide (in and out) gain from Winograd on a CPU (experiments/results/performance.md).
-WINOGRAD_MIN_CHANNELS = 512
+WINOGRAD, WINOGRAD_MIN_CHANNELS = ops.WINOGRAD, ops.WINOGRAD_MIN_CHANNELS
 
 
 def prepare_winograd(trunk_params: dict, plan: Sequence[Layer], t_in: int,

@@ -135,6 +135,10 @@ def upsample2x_conv3x3(x: Array, kernel: Array, bias: Array | None = None) -> Ar
 
 
 # Winograd F(2x2, 3x3) (Lavin & Gray, 2016): kernel transform G g G^T, input B^T d B, output A^T m A.
+# Prepared kernels travel in this variable collection; only layers at least this wide (in and
+# out) gain from it on a CPU (experiments/results/performance.md).
+WINOGRAD = "winograd"
+WINOGRAD_MIN_CHANNELS = 512
 _WINOGRAD_G = np.array([[1, 0, 0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0, 0, 1]], np.float32)
 
 
