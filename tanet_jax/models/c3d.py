@@ -180,14 +180,11 @@ class C3DTrunk(nn.Module):
             w = kernel[taps[0] : taps[-1] + 1].transpose(1, 2, 0, 3, 4).reshape(3, 3, len(taps) * cin, cout)
             # One conv per output frame: XLA's CPU conv slows down 2-4x when frames are stacked
             # along the batch at 300x300 (conv1: 41 ms for two frames at once, 2 x 9.4 ms apart).
-            fast = taps == (1,) and self.has_variable(WINOGRAD, layer.name)
+            # a 2D layer's kernel may have been prepared once by `prepare_winograd`
+            prepared = self.get_variable(WINOGRAD, layer.name) if taps == (1,) else None
             for t in ts:
                 x = jnp.concatenate([frames[t + k - 1] for k in taps], axis=-1)
-                if fast:  # a 2D layer whose kernel was prepared once by `prepare_winograd`
-                    y = ops.conv3x3_winograd(x, self.get_variable(WINOGRAD, layer.name), bias)
-                else:
-                    y = ops.conv2d(x, w, bias, 1, 1)
-                out[t] = nn.relu(y)
+                out[t] = nn.relu(ops.conv3x3(x, w, bias, prepared))
         return out
 
     def _pool(

@@ -57,10 +57,8 @@ class Decoder(nn.Module):
                 kernel = jnp.einsum("hwic,co->hwio", kernel, head_kernel[0, 0])
             if i in first_of_stage:
                 x = ops.upsample2x_conv3x3(x.astype(self.dtype), kernel, bias)
-            elif self.has_variable(WINOGRAD, f"layers_{idx}"):  # prepared once by prepare_decoder_winograd
-                x = ops.conv3x3_winograd(x.astype(self.dtype), self.get_variable(WINOGRAD, f"layers_{idx}"), bias)
-            else:
-                x = ops.conv2d(x.astype(self.dtype), kernel, bias, 1, ops.conv_transpose_padding(3, 1))
+            else:  # the kernel may have been prepared once by prepare_decoder_winograd
+                x = ops.conv3x3(x.astype(self.dtype), kernel, bias, self.get_variable(WINOGRAD, f"layers_{idx}"))
         return x
 
 
