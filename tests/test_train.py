@@ -160,7 +160,7 @@ def test_killed_run_resumes_exactly(tmp_path):
     assert 2 <= interrupted_at < 8
     resumed = subprocess.run(_train_cmd(b, *common), env=env, cwd=ROOT, capture_output=True, text=True, timeout=900)
     assert resumed.returncode == 0, resumed.stderr[-3000:]
-    assert f"resumed from" in resumed.stderr + resumed.stdout
+    assert "resumed from" in resumed.stderr + resumed.stdout
     step_a, state_a, gen_a = _final_state(tmp_path / "a")
     step_b, state_b, gen_b = _final_state(b)
     assert step_a == step_b == 8

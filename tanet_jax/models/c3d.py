@@ -73,11 +73,10 @@ DISCRIMINATOR_PLAN: tuple[Layer, ...] = (
 
 CONV_NAMES: tuple[str, ...] = tuple(layer.name for layer in GENERATOR_PLAN if isinstance(layer, Conv))
 
-WINOGRAD, WINOGRAD_MIN_CHANNELS = ops.WINOGRAD, ops.WINOGRAD_MIN_CHANNELS
 
 
 def prepare_winograd(trunk_params: dict, plan: Sequence[Layer], t_in: int,
-                     min_channels: int = WINOGRAD_MIN_CHANNELS) -> dict[str, Array]:
+                     min_channels: int = ops.WINOGRAD_MIN_CHANNELS) -> dict[str, Array]:
     """Winograd-domain kernels (middle temporal slice) of the trunk's 2D layers with at least
     `min_channels` in and out; passed as the `winograd` collection, they replace those
     layers' direct convs. Computed once per set of weights, outside the per-frame path."""
@@ -85,9 +84,9 @@ def prepare_winograd(trunk_params: dict, plan: Sequence[Layer], t_in: int,
     out = {}
     for layer, t in zip(plan, sizes):
         if isinstance(layer, Conv) and t == 1:
-            kernel = trunk_params[layer.name]["kernel"]
-            if min(kernel.shape[3], kernel.shape[4]) >= min_channels:
-                out[layer.name] = ops.winograd_kernel(kernel[1])
+            kernel = trunk_params[layer.name]["kernel"][1]  # the middle temporal slice
+            if ops.winograd_pays(kernel, min_channels):
+                out[layer.name] = ops.winograd_kernel(kernel)
     return out
 
 
@@ -178,10 +177,10 @@ class C3DTrunk(nn.Module):
         out: dict[int, Array] = {}
         for taps, ts in groups.items():
             w = kernel[taps[0] : taps[-1] + 1].transpose(1, 2, 0, 3, 4).reshape(3, 3, len(taps) * cin, cout)
-            # One conv per output frame: XLA's CPU conv slows down 2-4x when frames are stacked
-            # along the batch at 300x300 (conv1: 41 ms for two frames at once, 2 x 9.4 ms apart).
-            # a 2D layer's kernel may have been prepared once by `prepare_winograd`
-            prepared = self.get_variable(WINOGRAD, layer.name) if taps == (1,) else None
+            # A 2D layer's kernel may have been prepared once by `prepare_winograd`. One conv per
+            # output frame: XLA's CPU conv slows down 2-4x when frames are stacked along the batch
+            # at 300x300 (conv1: 41 ms for two frames at once, 2 x 9.4 ms apart).
+            prepared = self.get_variable(ops.WINOGRAD, layer.name) if taps == (1,) else None
             for t in ts:
                 x = jnp.concatenate([frames[t + k - 1] for k in taps], axis=-1)
                 out[t] = nn.relu(ops.conv3x3(x, w, bias, prepared))

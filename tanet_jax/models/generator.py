@@ -36,6 +36,11 @@ def decoder_layer_indices(stages: tuple[tuple[int, int], ...]) -> list[tuple[int
     return out
 
 
+def first_of_stage(stages: tuple[tuple[int, int], ...]) -> set[int]:
+    """Positions (in decoder_layer_indices) of the convs that follow an upsample."""
+    return {sum(n for _, n in stages[:s]) for s in range(1, len(stages))}
+
+
 class Decoder(nn.Module):
     """Stride-1 transposed convs stored as ordinary convs (flipped kernels), nearest x2 between
     stages, no activation anywhere, then the 1x1 head, as in the release. All of it is linear,
@@ -47,7 +52,7 @@ class Decoder(nn.Module):
 
     @nn.compact
     def __call__(self, x: Array, head: tuple[Array, Array]) -> Array:
-        first_of_stage = {sum(n for _, n in self.stages[:s]) for s in range(1, len(self.stages))}
+        after_upsample = first_of_stage(self.stages)
         layers = decoder_layer_indices(self.stages)
         for i, (idx, width) in enumerate(layers):
             kernel, bias = ConvWeights(width, 3, name=f"layers_{idx}")(x.shape[-1])
@@ -55,7 +60,7 @@ class Decoder(nn.Module):
                 head_kernel, head_bias = head
                 bias = bias @ head_kernel[0, 0] + head_bias
                 kernel = jnp.einsum("hwic,co->hwio", kernel, head_kernel[0, 0])
-            if i in first_of_stage:
+            if i in after_upsample:
                 x = ops.upsample2x_conv3x3(x.astype(self.dtype), kernel, bias)
             else:  # the kernel may have been prepared once by prepare_decoder_winograd
                 x = ops.conv3x3(x.astype(self.dtype), kernel, bias, self.get_variable(WINOGRAD, f"layers_{idx}"))
@@ -68,12 +73,12 @@ def prepare_decoder_winograd(decoder_params: dict, stages: tuple[tuple[int, int]
     and out (not those after an upsample, not the head-folded last one), for the `winograd`
     collection (at 300x300: the 19x19 and 38x38 stages, 1.7-2.3x faster there on a CPU)."""
     layers = decoder_layer_indices(stages)
-    first_of_stage = {sum(n for _, n in stages[:s]) for s in range(1, len(stages))}
+    after_upsample = first_of_stage(stages)
     out = {}
     for i, (idx, _) in enumerate(layers):
         kernel = decoder_params[f"layers_{idx}"]["kernel"]
-        plain = i not in first_of_stage and i < len(layers) - 1
-        if plain and min(kernel.shape[2], kernel.shape[3]) >= min_channels:
+        plain = i not in after_upsample and i < len(layers) - 1
+        if plain and ops.winograd_pays(kernel, min_channels):
             out[f"layers_{idx}"] = ops.winograd_kernel(kernel)
     return out
 

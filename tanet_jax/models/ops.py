@@ -145,6 +145,11 @@ WINOGRAD_MIN_POSITIONS = 5000
 _WINOGRAD_G = np.array([[1, 0, 0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0, 0, 1]], np.float32)
 
 
+def winograd_pays(kernel: Array, min_channels: int = WINOGRAD_MIN_CHANNELS) -> bool:
+    """Whether a (3, 3, in, out) kernel is wide enough, in and out, for Winograd to pay on a CPU."""
+    return min(kernel.shape[2], kernel.shape[3]) >= min_channels
+
+
 def winograd_kernel(kernel: Array) -> Array:
     """A (3, 3, in, out) kernel in the Winograd F(2x2, 3x3) domain, (16, in, out); computed once
     per set of weights (`AttentionPredictor` caches it), since it costs as much as the GEMMs save."""
@@ -186,7 +191,6 @@ def conv3x3(x: Array, kernel: Array, bias: Array | None = None, prepared: Array 
     if prepared is not None:
         return conv3x3_winograd(x, prepared, bias)
     b, h, w, _ = x.shape
-    wide = min(kernel.shape[2], kernel.shape[3]) >= WINOGRAD_MIN_CHANNELS
-    if wide and b * h * w >= WINOGRAD_MIN_POSITIONS and jax.default_backend() == "cpu":
+    if winograd_pays(kernel) and b * h * w >= WINOGRAD_MIN_POSITIONS and jax.default_backend() == "cpu":
         return conv3x3_winograd(x, winograd_kernel(kernel.astype(x.dtype)), bias)
     return conv2d(x, kernel, bias, 1, 1)

@@ -173,8 +173,9 @@ class CorrelationFilterTracker:
         g = np.exp(-0.5 * (r[:, None] ** 2 + r[None, :] ** 2) / sigma**2).astype(np.float32)
         return jnp.fft.fft2(jnp.asarray(g))
 
-    def _learn(self, frame: np.ndarray, box: Sequence[float], rate: float) -> None:
-        """Blend what the patch at `box` shows into the model and recompute the filter."""
+    def _learn(self, frame: np.ndarray, box: Sequence[float], rate: float) -> np.ndarray:
+        """Blend what the patch at `box` shows into the model and recompute the filter; returns
+        the patch."""
         patch = crop(frame, box_center(box), self.size * (1 + self.p.padding), self.p.window)
         xf = spectrum(jnp.asarray(patch), self.window, self.p.cell, self.p.orientations, self.p.color)
         if self.p.solver == "dcf":
@@ -187,6 +188,7 @@ class CorrelationFilterTracker:
             self.model = xf if self.model is None else (1 - rate) * self.model + rate * xf
             self.filter_f = solve_bacf(self.model, self.label_f, self.mask, self.p.lam, self.p.mu, self.p.beta,
                                        self.p.mu_max, self.p.admm_iterations)
+        return patch
 
     def initialize(self, frame: np.ndarray, box: Sequence[float]) -> None:
         """Learn the filter on the first frame."""
@@ -200,9 +202,8 @@ class CorrelationFilterTracker:
         self.size = np.array([w, h])
         self.label_f = self._label(self.size)
         self.model = None
-        self._learn(frame, box, 1.0)
+        patch = self._learn(frame, box, 1.0)
         self.first_f = self.filter_f
-        patch = crop(frame, box_center(box), self.size * (1 + self.p.padding), self.p.window)
         self.first_peak = max(float(np.asarray(self._responses(patch[None]))[0, 1, 0, 0]), 1e-6)
 
     def _responses(self, patches: np.ndarray) -> jax.Array:
@@ -216,7 +217,7 @@ class CorrelationFilterTracker:
         The box is where the current (adapted) filter peaks; the confidence is the first frame's
         filter's response there relative to its response at initialisation. An adapted filter
         stays confident after drifting onto background it has since learned; the first frame's
-        filter does not (on ../shared sequences and synthetic videos, ROC-AUC 0.95 separating
+        filter does not (on ../shared sequences and synthetic videos, ROC-AUC 0.93 separating
         IoU > 0.5 from IoU < 0.1, against 0.42 for the adapted filter's peak).
         """
         size = self.size if size is None else np.asarray(size, np.float64)
