@@ -140,7 +140,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[
     updates = {k: jax.pmap(f, axis_name=steps_lib.AXIS, donate_argnums=(0,))
                for k, f in steps_lib.make_updates(nets).items()}
     predict = jax.jit(lambda v, b: steps_lib.predict_maps(nets, v, b))
-    replicated = jax_utils.replicate(state)
+    replicated = steps_lib.replicate(state)
     logger = Logger(workdir_path, config, n_steps, start, enabled=jax.process_index() == 0)
     evaluation: dict[str, float] = {}
     if start == 0 and config.eval_every > 0:

@@ -11,6 +11,7 @@ import dataclasses
 from typing import Any, Callable
 
 import flax
+import flax.jax_utils
 import jax
 import jax.numpy as jnp
 import optax
@@ -116,6 +117,12 @@ def fake_motion_masks(nets: Nets, maps: Array) -> Array:
         per_frame = jnp.moveaxis(maps, 1, -1)  # (B, S, S, T): map t in channel t
         return jnp.broadcast_to(per_frame[:, None], (maps.shape[0], maps.shape[1], *per_frame.shape[1:]))
     return maps[..., None]
+
+
+def replicate(tree: Any) -> Any:
+    """`tree` on every local device, laid out as the pmapped updates return it: a plain
+    `jax_utils.replicate` differs in its mesh's axis name, so each update compiled twice."""
+    return jax.pmap(lambda x: x, axis_name=AXIS)(flax.jax_utils.replicate(tree))
 
 
 def _mean(tree: Any, axis_name: str | None) -> Any:
