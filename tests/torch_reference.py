@@ -217,3 +217,48 @@ def calibrate_head_(model: TANetGenerator, *inputs: torch.Tensor, logit_std: flo
         model.mymodules[0].weight.mul_(scale)
         model.mymodules[0].bias.sub_(float(out.mean())).mul_(scale)
     return scale
+
+
+def release_updates(gen: TANetGenerator, dapp: AppearanceD, dmot: MotionD, opts: dict, frames: torch.Tensor,
+                    masks: torch.Tensor, target: torch.Tensor) -> dict:
+    """The release's three updates (train.py, fakes detached) as closures keyed 'appearance',
+    'motion', 'generator'. frames (B, 4, 3, H, W) in [0, 1] are t-1..t+2, masks (B, 4, H, W),
+    target (B, 3, H, W); `opts` holds one optimiser per network under the same keys."""
+    f, bce = frames, F.binary_cross_entropy
+    clip3 = f[:, 0:3].permute(0, 2, 1, 3, 4)  # B,3,T,H,W
+    motion_frames = f[:, 1:4].permute(0, 2, 1, 3, 4)
+    real_mot_masks = masks[:, 1:4, None].repeat(1, 1, 3, 1, 1).permute(0, 2, 1, 3, 4)
+
+    def motion_maps():
+        return [gen(f[:, 1 + j], target, f[:, j: j + 2].permute(0, 2, 1, 3, 4)) for j in range(3)]
+
+    def fake_mot(maps):
+        return torch.stack(maps, 1)[:, :, None].repeat(1, 1, 3, 1, 1).permute(0, 2, 1, 3, 4)
+
+    def discriminator_step(key, d, inputs, real_maps, fake_maps):
+        opts[key].zero_grad()
+        real = torch.sigmoid(d(inputs, real_maps))
+        fk = torch.sigmoid(d(inputs, fake_maps))
+        (bce(real, torch.ones_like(real)) + bce(fk, torch.zeros_like(fk))).backward()
+        opts[key].step()
+
+    def appearance():
+        fake = gen(f[:, 1], target, clip3).detach()
+        discriminator_step("appearance", dapp, f[:, 1], masks[:, 1:2], fake[:, None])
+
+    def motion():
+        with torch.no_grad():
+            maps = motion_maps()
+        discriminator_step("motion", dmot, motion_frames, real_mot_masks, fake_mot(maps))
+
+    def generator():
+        opts["generator"].zero_grad()
+        out = gen(f[:, 1], target, clip3)
+        maps = motion_maps()
+        a = torch.sigmoid(dapp(f[:, 1], out[:, None]))
+        m = torch.sigmoid(dmot(motion_frames, fake_mot(maps)))
+        loss = bce(out, masks[:, 1]) + 0.1 * bce(a, torch.ones_like(a)) + 0.2 * bce(m, torch.ones_like(m))
+        loss.backward()
+        opts["generator"].step()
+
+    return {"appearance": appearance, "motion": motion, "generator": generator}

@@ -28,9 +28,8 @@ WEIGHTS = {"appearance": 1 / 5, "motion": 4 / 15, "generator": 8 / 15}
 
 
 def torch_steps(config, batch: dict[str, np.ndarray]):
-    """The release's three updates in PyTorch (eager), on the reference modules."""
+    """The release's three updates in PyTorch (eager), on the reference modules, Adagrad 1e-4."""
     import torch
-    import torch.nn.functional as F
 
     import torch_reference as R
 
@@ -39,50 +38,10 @@ def torch_steps(config, batch: dict[str, np.ndarray]):
     dmot = R.randomize_(R.MotionD(config), 2).train()
     opts = {k: torch.optim.Adagrad(m.parameters(), lr=1e-4) for k, m in
             (("generator", gen), ("appearance", dapp), ("motion", dmot))}
-    f = torch.from_numpy(batch["frames"]).float().div(255).permute(0, 1, 4, 2, 3)  # B,4,3,H,W
+    frames = torch.from_numpy(batch["frames"]).float().div(255).permute(0, 1, 4, 2, 3)  # B,4,3,H,W
     masks = torch.from_numpy(batch["masks"]).float()
     target = torch.from_numpy(batch["target"]).float().div(255).permute(0, 3, 1, 2)
-    clip3 = f[:, 0:3].permute(0, 2, 1, 3, 4)  # B,3,T,H,W
-    motion_frames = f[:, 1:4].permute(0, 2, 1, 3, 4)
-    real_mot_masks = masks[:, 1:4, None].repeat(1, 1, 3, 1, 1).permute(0, 2, 1, 3, 4)
-    bce = F.binary_cross_entropy
-
-    def motion_maps():
-        return [gen(f[:, 1 + j], target, f[:, j : j + 2].permute(0, 2, 1, 3, 4)) for j in range(3)]
-
-    def fake_mot(maps):
-        return torch.stack(maps, 1)[:, :, None].repeat(1, 1, 3, 1, 1).permute(0, 2, 1, 3, 4)
-
-    def appearance():
-        opts["appearance"].zero_grad()
-        fake = gen(f[:, 1], target, clip3).detach()
-        real = torch.sigmoid(dapp(f[:, 1], masks[:, 1:2]))
-        fk = torch.sigmoid(dapp(f[:, 1], fake[:, None]))
-        loss = bce(real, torch.ones_like(real)) + bce(fk, torch.zeros_like(fk))
-        loss.backward()
-        opts["appearance"].step()
-
-    def motion():
-        opts["motion"].zero_grad()
-        with torch.no_grad():
-            maps = motion_maps()
-        real = torch.sigmoid(dmot(motion_frames, real_mot_masks))
-        fk = torch.sigmoid(dmot(motion_frames, fake_mot(maps)))
-        loss = bce(real, torch.ones_like(real)) + bce(fk, torch.zeros_like(fk))
-        loss.backward()
-        opts["motion"].step()
-
-    def generator():
-        opts["generator"].zero_grad()
-        out = gen(f[:, 1], target, clip3)
-        maps = motion_maps()
-        a = torch.sigmoid(dapp(f[:, 1], out[:, None]))
-        m = torch.sigmoid(dmot(motion_frames, fake_mot(maps)))
-        loss = bce(out, masks[:, 1]) + 0.1 * bce(a, torch.ones_like(a)) + 0.2 * bce(m, torch.ones_like(m))
-        loss.backward()
-        opts["generator"].step()
-
-    return {"appearance": appearance, "motion": motion, "generator": generator}
+    return R.release_updates(gen, dapp, dmot, opts, frames, masks, target)
 
 
 def jax_steps(config, batch: dict[str, np.ndarray]):
