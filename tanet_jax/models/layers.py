@@ -79,11 +79,24 @@ class Dense(nn.Module):
         return x @ kernel.astype(self.dtype) + bias.astype(self.dtype)
 
 
+# PyTorch's BatchNorm2d momentum; and the collection in which BatchNorm reports the moments it
+# normalised with, so a caller that reuses features can replay the running-statistics updates.
+BN_MOMENTUM = 0.1
+MOMENTS = "batch_moments"
+
+
+def running_average(running: Any, batch: Any, momentum: float = BN_MOMENTUM) -> Any:
+    """PyTorch's running-statistics update, leaf by leaf: (1 - m) * running + m * batch."""
+    return jax.tree.map(lambda r, b: (1 - momentum) * r + momentum * b, running, batch)
+
+
 class BatchNorm(nn.Module):
     """`nn.BatchNorm2d`: batch statistics in training (running var updated unbiased, momentum
-    0.1), running statistics in evaluation; `axis_name` averages statistics across devices."""
+    0.1), running statistics in evaluation; `axis_name` averages statistics across devices.
+    Running statistics update only where `batch_stats` is mutable; where `MOMENTS` is, the
+    batch mean and unbiased variance are reported there under the same names."""
 
-    momentum: float = 0.1
+    momentum: float = BN_MOMENTUM
     epsilon: float = 1e-5
     axis_name: str | None = None
     dtype: Any = jnp.float32
@@ -106,10 +119,13 @@ class BatchNorm(nn.Module):
             if self.axis_name is not None:
                 var = lax.pmean(var, self.axis_name)
                 count = count * lax.psum(1, self.axis_name)
-            if not self.is_initializing():
-                m = self.momentum
-                ra_mean.value = (1 - m) * ra_mean.value + m * mean
-                ra_var.value = (1 - m) * ra_var.value + m * var * count / jnp.maximum(count - 1, 1)
+            moments = {"mean": mean, "var": var * count / jnp.maximum(count - 1, 1)}
+            if not self.is_initializing() and self.is_mutable_collection("batch_stats"):
+                running = running_average({"mean": ra_mean.value, "var": ra_var.value}, moments, self.momentum)
+                ra_mean.value, ra_var.value = running["mean"], running["var"]
+            if self.is_mutable_collection(MOMENTS):
+                for name, value in moments.items():
+                    self.put_variable(MOMENTS, name, value)
         else:
             mean, var = ra_mean.value, ra_var.value
         inv = lax.rsqrt(var + self.epsilon) * scale

@@ -8,7 +8,7 @@ update as the whole batch on one device.
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Callable
+from typing import Any, Callable, NamedTuple
 
 import flax
 import flax.jax_utils
@@ -20,6 +20,7 @@ from jax import lax
 from tanet_jax.config import ModelConfig
 from tanet_jax.data.views import training_views
 from tanet_jax.models import AppearanceDiscriminator, Generator, MotionDiscriminator
+from tanet_jax.models.layers import MOMENTS, running_average
 from tanet_jax.train import losses
 from tanet_jax.train.optim import make_optimizer
 
@@ -96,15 +97,51 @@ def _generate(nets: Nets, params: Any, stats: Any, frames: Array, targets: Array
     return logits, updated["batch_stats"]
 
 
-def _motion_maps(nets: Nets, params: Any, stats: Any, views: dict[str, Array]) -> tuple[Array, Any]:
+def _encode(nets: Nets, params: Any, stats: Any, images: Array) -> tuple[Any, Any]:
+    """Train-mode ResNet features of `images` and the BatchNorm moments they were normalised with."""
+    feats, cols = nets.generator.apply({"params": params, "batch_stats": stats}, images, True,
+                                       method="encode", mutable=[MOMENTS])
+    return feats, cols[MOMENTS]
+
+
+def _decode(nets: Nets, params: Any, frame_feats: Any, target_feats: Any, clips: Array) -> Array:
+    """The rest of a generator forward: motion features of the clip, fusion, decoder; logits."""
+    motion = nets.generator.apply({"params": params}, clips, method="encode_motion")
+    return nets.generator.apply({"params": params}, frame_feats, target_feats, motion, method="decode")
+
+
+class Encoded(NamedTuple):
+    """Train-mode features of frames t, t+1, t+2 and of the target, with their BatchNorm moments."""
+
+    frames: list
+    frame_moments: list
+    target: Any
+    target_moments: Any
+
+
+def _encode_views(nets: Nets, params: Any, stats: Any, views: dict[str, Array]) -> Encoded:
+    """Each frame and the target through the ResNet once. In training mode a ResNet pass depends
+    only on its input, so the release's repeated passes (the target in every forward, frame t in
+    two; views["frame"] is motion_frames[:, 0]) give these same features, and
+    `_release_statistics` replays their BatchNorm updates."""
+    frames = [_encode(nets, params, stats, views["motion_frames"][:, j]) for j in range(3)]
+    target, target_moments = _encode(nets, params, stats, views["target"])
+    return Encoded([f for f, _ in frames], [m for _, m in frames], target, target_moments)
+
+
+def _release_statistics(stats: Any, frame_moments: list, target_moments: Any) -> Any:
+    """Running statistics after the release's generator forwards on these frames, in order, each
+    encoding its frame and then the target."""
+    for moments in frame_moments:
+        stats = running_average(running_average(stats, moments), target_moments)
+    return stats
+
+
+def _motion_maps(nets: Nets, params: Any, enc: Encoded, views: dict[str, Array]) -> Array:
     """Maps of frames t..t+2, each predicted from its 2-frame clip (one forward each, as the
     release); (B, 3, S, S) logits."""
-    maps = []
-    for j in range(3):
-        logits, stats = _generate(nets, params, stats, views["motion_frames"][:, j], views["target"],
-                                  views["motion_clips"][:, j])
-        maps.append(logits)
-    return jnp.stack(maps, axis=1), stats
+    return jnp.stack([_decode(nets, params, feats, enc.target, views["motion_clips"][:, j])
+                      for j, feats in enumerate(enc.frames)], axis=1)
 
 
 def fake_motion_masks(nets: Nets, maps: Array) -> Array:
@@ -171,7 +208,9 @@ def make_updates(nets: Nets, axis_name: str | None = AXIS) -> dict[str, Callable
     def motion(state: TrainState, batch: dict[str, Array], rng: Array) -> tuple[TrainState, dict[str, Array]]:
         v = training_views(batch)
         g = state.generator
-        maps, stats = _motion_maps(nets, g.params, g.batch_stats, v)
+        enc = _encode_views(nets, g.params, g.batch_stats, v)
+        maps = _motion_maps(nets, g.params, enc, v)
+        stats = _release_statistics(g.batch_stats, enc.frame_moments, enc.target_moments)
         fake = fake_motion_masks(nets, lax.stop_gradient(jax.nn.sigmoid(maps)))
         return discriminator("motion", nets.tx_motion, nets.motion, v["motion_frames"], v["motion_masks"], fake, 2,
                              state, stats, rng)
@@ -181,8 +220,13 @@ def make_updates(nets: Nets, axis_name: str | None = AXIS) -> dict[str, Callable
         g = state.generator
 
         def loss_fn(params):
-            logits, stats = _generate(nets, params, g.batch_stats, v["frame"], v["target"], v["clip"])
-            maps, stats = _motion_maps(nets, params, stats, v)
+            # The release's four forwards: frame t with clip t-1..t+1, then frames t..t+2 with
+            # their 2-frame clips; frame t's and the target's features are shared.
+            enc = _encode_views(nets, params, g.batch_stats, v)
+            logits = _decode(nets, params, enc.frames[0], enc.target, v["clip"])
+            maps = _motion_maps(nets, params, enc, v)
+            stats = _release_statistics(g.batch_stats, enc.frame_moments[:1] + enc.frame_moments,
+                                        enc.target_moments)
             a = nets.appearance.apply({"params": state.appearance.params}, v["frame"], jax.nn.sigmoid(logits),
                                       train=True, rngs=rngs(rng, 4))
             m = nets.motion.apply({"params": state.motion.params}, v["motion_frames"],
