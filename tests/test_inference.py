@@ -110,9 +110,19 @@ def test_from_checkpoint_checks_kind_and_shapes(tmp_path, variables):
 
 
 def test_bfloat16_close_to_float32(variables, rng):
+    """bfloat16 in the C3D trunk (the default scope) keeps the map within 1e-3 of float32;
+    bfloat16 everywhere rounds the fused features and lands near 1e-2 (measured 1.4e-2 at
+    official size), which is why it is not the default."""
     frames, targets = rng.random((2, 1, S, S, 3), dtype=np.float32)
     clips = rng.random((1, 3, S, S, 3), dtype=np.float32)
     full = np.asarray(AttentionPredictor(TINY, variables)(frames, targets, clips))
-    half = np.asarray(AttentionPredictor(TINY.replace(dtype="bfloat16"), variables)(frames, targets, clips))
+    half_config = TINY.replace(dtype="bfloat16")
+    half = np.asarray(AttentionPredictor(half_config, variables)(frames, targets, clips))
     assert half.dtype == np.float32
-    assert np.linalg.norm(half - full) / np.linalg.norm(full) < 1e-2
+    assert np.linalg.norm(half - full) / np.linalg.norm(full) < 1e-3
+    motion = Generator(half_config).apply(variables, clips, method="encode_motion")
+    assert motion.dtype == jnp.bfloat16  # the trunk really runs in bfloat16
+    everywhere = np.asarray(AttentionPredictor(half_config.replace(half_scope="all"), variables)(frames, targets, clips))
+    assert np.linalg.norm(everywhere - full) / np.linalg.norm(full) < 5e-2
+    with pytest.raises(ValueError, match="half_scope"):
+        TINY.replace(half_scope="decoder")

@@ -98,10 +98,10 @@ class Generator(nn.Module):
     bn_axis_name: str | None = None
 
     def setup(self) -> None:
-        c, dt = self.config, self.config.compute_dtype
-        self.encoder = ResNetEncoder(c.resnet_stem, c.resnet_widths, c.resnet_blocks, self.bn_axis_name, dt)
-        self.motion = C3DTrunk(GENERATOR_PLAN, c.c3d_widths, dt)
-        self.decoder = Decoder(c.decoder_stages, dt)
+        c, features = self.config, self.config.generator_feature_dtype
+        self.encoder = ResNetEncoder(c.resnet_stem, c.resnet_widths, c.resnet_blocks, self.bn_axis_name, features)
+        self.motion = C3DTrunk(GENERATOR_PLAN, c.c3d_widths, c.compute_dtype)
+        self.decoder = Decoder(c.decoder_stages, features)
         self.head = ConvWeights(1, 1)  # 1x1 ConvTranspose2d (padding 0): folded into the decoder
 
     def encode(self, images: Array, train: bool = False) -> Features:

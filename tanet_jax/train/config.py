@@ -18,6 +18,7 @@ def base_config() -> ml_collections.ConfigDict:
     c.model.preset = "official"
     c.model.input_size = 300
     c.model.dtype = "float32"
+    c.model.half_scope = "motion"  # with a half dtype: "motion" (the generator's C3D) or "all"
     c.model.dropout = 0.5
 
     c.data = ml_collections.ConfigDict()
@@ -72,6 +73,7 @@ def model_config(config: ml_collections.ConfigDict) -> ModelConfig:
         config.model.preset,
         input_size=config.model.input_size,
         dtype=config.model.dtype,
+        half_scope=config.model.get("half_scope", "motion"),
         dropout=config.model.dropout,
         release_compat=config.release_compat,
     )
