@@ -1,17 +1,36 @@
 """The release's networks in PyTorch, written from the spec with its state_dict key names.
 
-Sizes come from a ModelConfig so the same reference serves the tiny parity tests and the
-official-size check. NCHW / NCTHW layout, as the release.
+Sizes come from a ModelConfig so the same reference serves the tiny parity tests, the
+official-size check and the benchmarks. NCHW / NCTHW layout, as the release. torch is optional
+for the package: only this module, the converter and the tests import it.
 """
 
 from __future__ import annotations
 
-import torch
-import torch.nn as nn
-import torch.nn.functional as F
+import numpy as np
+
+try:
+    import torch
+    import torch.nn as nn
+    import torch.nn.functional as F
+except ImportError as error:  # pragma: no cover - depends on the environment
+    raise ImportError(
+        "tanet_jax.torch_reference needs PyTorch: pip install torch==2.13.0 "
+        "(or pip install -e '.[convert]')"
+    ) from error
 
 from tanet_jax.config import ModelConfig
 
+
+
+def nchw(x: np.ndarray) -> torch.Tensor:
+    """NHWC numpy -> NCHW torch, the release's image layout."""
+    return torch.from_numpy(np.ascontiguousarray(np.moveaxis(x, -1, 1)))
+
+
+def ncthw(x: np.ndarray) -> torch.Tensor:
+    """(B,T,H,W,C) numpy -> (B,C,T,H,W) torch, the release's clip layout."""
+    return torch.from_numpy(np.ascontiguousarray(x.transpose(0, 4, 1, 2, 3)))
 
 class BasicBlock(nn.Module):
     def __init__(self, cin: int, cout: int, stride: int) -> None:

@@ -1,4 +1,4 @@
-"""Shared helpers: layout conversion, error measures, and where ../shared lives."""
+"""Shared helpers: error measures and where ../shared lives."""
 
 from __future__ import annotations
 
@@ -13,20 +13,6 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 SHARED = Path(os.environ.get("TANET_SHARED", Path(__file__).resolve().parents[1].parent / "shared"))
 SEQUENCES = SHARED / "data" / "sequences"
-
-
-def nchw(x: np.ndarray):
-    """NHWC numpy -> NCHW torch."""
-    import torch
-
-    return torch.from_numpy(np.ascontiguousarray(np.moveaxis(x, -1, 1)))
-
-
-def ncthw(x: np.ndarray):
-    """(B,T,H,W,C) numpy -> (B,C,T,H,W) torch."""
-    import torch
-
-    return torch.from_numpy(np.ascontiguousarray(x.transpose(0, 4, 1, 2, 3)))
 
 
 def assert_parity(ours, ref, rel: float = 1e-5, max_abs: float = 1e-4) -> None:

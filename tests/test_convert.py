@@ -9,8 +9,8 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-import torch_reference as R  # noqa: E402
-from conftest import nchw, ncthw  # noqa: E402
+from tanet_jax import torch_reference as R  # noqa: E402
+from tanet_jax.torch_reference import nchw, ncthw  # noqa: E402
 from tanet_jax import convert  # noqa: E402
 from tanet_jax.checkpoint import load_model, read_meta  # noqa: E402
 from tanet_jax.config import get_preset  # noqa: E402

@@ -1,4 +1,4 @@
-"""Whole training updates against the release's (tests/torch_reference.py), through the converter:
+"""Whole training updates against the release's (tanet_jax/torch_reference.py), through the converter:
 one SGD step with learning rate 1 of each update kind, so every parameter moves by exactly its
 gradient, and the generator's BatchNorm running statistics after the update's forward passes."""
 
@@ -13,8 +13,8 @@ import jax  # noqa: E402
 import jax.numpy as jnp  # noqa: E402
 from flax import traverse_util  # noqa: E402
 
-import torch_reference as R  # noqa: E402
-from conftest import nchw, ncthw  # noqa: E402
+from tanet_jax import torch_reference as R  # noqa: E402
+from tanet_jax.torch_reference import nchw, ncthw  # noqa: E402
 from tanet_jax.config import get_preset  # noqa: E402
 from tanet_jax.convert import convert_state_dict  # noqa: E402
 from tanet_jax.train.steps import NetState, Nets, TrainState, make_updates  # noqa: E402

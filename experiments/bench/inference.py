@@ -13,16 +13,11 @@ from __future__ import annotations
 import argparse
 import platform
 import resource
-import sys
-from pathlib import Path
 
 import jax
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "tests"))
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from timing import best_time  # noqa: E402
+from timing import best_time  # the sibling module: python puts the script's folder on sys.path
 
 RELEASE_GFLOP = 454.0  # per official-size map (spec: Cost)
 
@@ -30,8 +25,8 @@ RELEASE_GFLOP = 454.0  # per official-size map (spec: Cost)
 def main() -> None:
     import torch
 
-    import torch_reference as R
-    from conftest import nchw, ncthw
+    from tanet_jax import torch_reference as R
+    from tanet_jax.torch_reference import nchw, ncthw
     from tanet_jax.config import get_preset
     from tanet_jax.convert import convert_state_dict
     from tanet_jax.inference import AttentionPredictor

@@ -19,8 +19,6 @@ import sys
 import tempfile
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
-
 
 def peak_mib() -> float:
     """This address space's peak resident set size so far, MiB.
@@ -48,8 +46,7 @@ def setup(workdir: Path, preset: str) -> None:
     """Random weights in the release layout (.pkl) and their conversion (orbax directory)."""
     import torch
 
-    sys.path.insert(0, str(ROOT / "tests"))
-    import torch_reference as R
+    from tanet_jax import torch_reference as R
     from tanet_jax.config import get_preset
 
     ref = R.randomize_(R.TANetGenerator(get_preset(preset)), 0).eval()
@@ -77,9 +74,8 @@ def run_reference(workdir: Path, preset: str, maps: int) -> dict:
     """Load the release-layout state_dict into the PyTorch reference and predict `maps` maps."""
     import torch
 
-    sys.path.insert(0, str(ROOT / "tests"))
-    import torch_reference as R
-    from conftest import nchw, ncthw
+    from tanet_jax import torch_reference as R
+    from tanet_jax.torch_reference import nchw, ncthw
     from tanet_jax.config import get_preset
 
     after_import = peak_mib()

@@ -17,18 +17,13 @@ XLA's both use TF32 on Ampere and later); the script prints PyTorch's flags. On 
 from __future__ import annotations
 
 import argparse
-import sys
 import time
-from pathlib import Path
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "tests"))
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from timing import best_time  # noqa: E402
+from timing import best_time  # the sibling module: python puts the script's folder on sys.path
 
 
 def matmul_peak(dtype: str, n: int = 8192, repeats: int = 5) -> float:
@@ -41,8 +36,8 @@ def matmul_peak(dtype: str, n: int = 8192, repeats: int = 5) -> float:
 def main() -> None:
     import torch
 
-    import torch_reference as R
-    from conftest import nchw, ncthw
+    from tanet_jax import torch_reference as R
+    from tanet_jax.torch_reference import nchw, ncthw
     from tanet_jax.config import get_preset
     from tanet_jax.convert import convert_state_dict
     from tanet_jax.inference import AttentionPredictor

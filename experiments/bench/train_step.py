@@ -13,16 +13,11 @@ schedule-weighted mean (1/5 appearance, 4/15 motion, 8/15 generator) is the cost
 from __future__ import annotations
 
 import argparse
-import sys
-from pathlib import Path
 
 import jax
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "tests"))
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from timing import best_time  # noqa: E402
+from timing import best_time  # the sibling module: python puts the script's folder on sys.path
 
 WEIGHTS = {"appearance": 1 / 5, "motion": 4 / 15, "generator": 8 / 15}
 
@@ -31,7 +26,7 @@ def torch_steps(config, batch: dict[str, np.ndarray]):
     """The release's three updates in PyTorch (eager), on the reference modules, Adagrad 1e-4."""
     import torch
 
-    import torch_reference as R
+    from tanet_jax import torch_reference as R
 
     gen = R.randomize_(R.TANetGenerator(config), 0).train()
     dapp = R.randomize_(R.AppearanceD(config), 1).train()
