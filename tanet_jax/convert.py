@@ -24,8 +24,8 @@ import jax.numpy as jnp
 import numpy as np
 from flax import traverse_util
 
-from tanet_jax.checkpoint import save_model
-from tanet_jax.config import PRESETS, ModelConfig, get_preset
+from tanet_jax.weights import save_model
+from tanet_jax.models.model_config import PRESETS, ModelConfig, get_preset
 from tanet_jax.models import AppearanceDiscriminator, Generator, MotionDiscriminator
 from tanet_jax.models.ops import conv_transpose_kernel_to_conv
 

@@ -15,7 +15,7 @@ import jax
 import jax.numpy as jnp
 from tqdm import tqdm
 
-from tanet_jax.config import PRESETS, get_preset
+from tanet_jax.models.model_config import PRESETS, get_preset
 from tanet_jax.data.synthetic import SYNTHETIC_PRESETS, make_video
 from tanet_jax.inference import AttentionPredictor
 from tanet_jax.models import Generator

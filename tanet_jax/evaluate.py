@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 from tqdm import tqdm
 
-from tanet_jax.checkpoint import CheckpointError
+from tanet_jax.weights import CheckpointError
 from tanet_jax.data.benchmarks import DatasetError, Video, read_benchmark
 from tanet_jax.evaluation import metrics
 from tanet_jax.evaluation.plots import plot_curves, plot_timeline

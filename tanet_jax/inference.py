@@ -9,8 +9,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from tanet_jax.checkpoint import CheckpointError, load_model
-from tanet_jax.config import ModelConfig
+from tanet_jax.weights import CheckpointError, load_model
+from tanet_jax.models.model_config import ModelConfig
 from tanet_jax.models import Generator
 from tanet_jax.models.generator import prepare_winograd
 from tanet_jax.models.ops import WINOGRAD

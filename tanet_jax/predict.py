@@ -20,7 +20,7 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
-from tanet_jax.checkpoint import CheckpointError
+from tanet_jax.weights import CheckpointError
 from tanet_jax.data.benchmarks import DatasetError, Video, read_benchmark
 from tanet_jax.inference import AttentionPredictor
 from tanet_jax.visualize import map_to_uint8, write_png_atomic

@@ -19,7 +19,7 @@ except ImportError as error:  # pragma: no cover - depends on the environment
         "(or pip install -e '.[convert]')"
     ) from error
 
-from tanet_jax.config import ModelConfig
+from tanet_jax.models.model_config import ModelConfig
 
 
 

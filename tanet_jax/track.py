@@ -18,7 +18,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from tanet_jax.checkpoint import CheckpointError
+from tanet_jax.weights import CheckpointError
 from tanet_jax.data.benchmarks import DatasetError, list_frames, parse_boxes
 from tanet_jax.predict import DEFAULT_CHECKPOINT, LazyFrames
 from tanet_jax.tracking.attention import NoAttention, TanetAttention

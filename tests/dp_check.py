@@ -10,7 +10,7 @@ import jax
 import numpy as np
 from flax import jax_utils
 
-from tanet_jax.config import get_preset
+from tanet_jax.models.model_config import get_preset
 from tanet_jax.train.steps import AXIS, Nets, init_state, make_updates
 
 

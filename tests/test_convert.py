@@ -12,8 +12,8 @@ torch = pytest.importorskip("torch")
 from tanet_jax import torch_reference as R  # noqa: E402
 from tanet_jax.torch_reference import nchw, ncthw  # noqa: E402
 from tanet_jax import convert  # noqa: E402
-from tanet_jax.checkpoint import load_model, read_meta  # noqa: E402
-from tanet_jax.config import get_preset  # noqa: E402
+from tanet_jax.weights import load_model, read_meta  # noqa: E402
+from tanet_jax.models.model_config import get_preset  # noqa: E402
 from tanet_jax.convert import ConversionError, convert_state_dict  # noqa: E402
 from tanet_jax.inference import AttentionPredictor  # noqa: E402
 

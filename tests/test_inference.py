@@ -8,8 +8,8 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from tanet_jax.checkpoint import CheckpointError, save_model
-from tanet_jax.config import get_preset
+from tanet_jax.weights import CheckpointError, save_model
+from tanet_jax.models.model_config import get_preset
 from tanet_jax.inference import AttentionPredictor
 from tanet_jax.models import Generator
 from tanet_jax.preprocess import crop_box, preprocess_frame, preprocess_target

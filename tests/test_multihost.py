@@ -27,7 +27,7 @@ COMMON = ["--config.max_steps=6", "--config.checkpoint_every=2", "--config.eval_
 def final_state(workdir: Path):
     import orbax.checkpoint as ocp
 
-    from tanet_jax.checkpoint import load_model
+    from tanet_jax.weights import load_model
 
     steps = sorted(int(p.name) for p in (workdir / "checkpoints").iterdir() if p.name.isdigit())
     with ocp.StandardCheckpointer() as c:

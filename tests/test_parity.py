@@ -13,7 +13,7 @@ import jax.numpy as jnp  # noqa: E402
 from tanet_jax import torch_reference as R  # noqa: E402
 from conftest import assert_parity  # noqa: E402
 from tanet_jax.torch_reference import nchw, ncthw  # noqa: E402
-from tanet_jax.config import get_preset  # noqa: E402
+from tanet_jax.models.model_config import get_preset  # noqa: E402
 from tanet_jax.convert import convert_state_dict  # noqa: E402
 from tanet_jax.models import AppearanceDiscriminator, Generator, MotionDiscriminator  # noqa: E402
 from tanet_jax.inference import AttentionPredictor  # noqa: E402

@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 
 from tanet_jax import predict
-from tanet_jax.checkpoint import save_model
-from tanet_jax.config import get_preset
+from tanet_jax.weights import save_model
+from tanet_jax.models.model_config import get_preset
 from tanet_jax.inference import AttentionPredictor
 from tanet_jax.models import Generator
 from tanet_jax.preprocess import preprocess_frame, preprocess_target

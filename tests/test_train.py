@@ -16,7 +16,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from tanet_jax.config import get_preset
+from tanet_jax.models.model_config import get_preset
 from tanet_jax.train import losses
 from tanet_jax.train.optim import torch_adagrad
 from tanet_jax.train.steps import Nets, attention_metrics, fake_motion_masks
@@ -122,7 +122,7 @@ def _train_cmd(workdir: Path, *overrides: str) -> list[str]:
 
 
 def _final_state(workdir: Path):
-    from tanet_jax.checkpoint import load_model
+    from tanet_jax.weights import load_model
     from tanet_jax.train.checkpointing import Checkpoints
 
     ckpt = Checkpoints(workdir / "checkpoints", 1, 10)

@@ -15,7 +15,7 @@ from flax import traverse_util  # noqa: E402
 
 from tanet_jax import torch_reference as R  # noqa: E402
 from tanet_jax.torch_reference import nchw, ncthw  # noqa: E402
-from tanet_jax.config import get_preset  # noqa: E402
+from tanet_jax.models.model_config import get_preset  # noqa: E402
 from tanet_jax.convert import convert_state_dict  # noqa: E402
 from tanet_jax.train.steps import NetState, Nets, TrainState, make_updates  # noqa: E402
 

@@ -47,7 +47,7 @@ def setup(workdir: Path, preset: str) -> None:
     import torch
 
     from tanet_jax import torch_reference as R
-    from tanet_jax.config import get_preset
+    from tanet_jax.models.model_config import get_preset
 
     ref = R.randomize_(R.TANetGenerator(get_preset(preset)), 0).eval()
     torch.save(ref.state_dict(), workdir / "TANet_model.pkl")
@@ -76,7 +76,7 @@ def run_reference(workdir: Path, preset: str, maps: int) -> dict:
 
     from tanet_jax import torch_reference as R
     from tanet_jax.torch_reference import nchw, ncthw
-    from tanet_jax.config import get_preset
+    from tanet_jax.models.model_config import get_preset
 
     after_import = peak_mib()
     model = R.TANetGenerator(get_preset(preset))

@@ -38,7 +38,7 @@ def main() -> None:
 
     from tanet_jax import torch_reference as R
     from tanet_jax.torch_reference import nchw, ncthw
-    from tanet_jax.config import get_preset
+    from tanet_jax.models.model_config import get_preset
     from tanet_jax.convert import convert_state_dict
     from tanet_jax.inference import AttentionPredictor
 

@@ -64,7 +64,7 @@ def jax_steps(config, batch: dict[str, np.ndarray]):
 def main() -> None:
     import torch
 
-    from tanet_jax.config import get_preset
+    from tanet_jax.models.model_config import get_preset
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--preset", default="official")

@@ -7,7 +7,7 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
-from tanet_jax.config import ModelConfig
+from tanet_jax.models.model_config import ModelConfig
 from tanet_jax.models import ops
 from tanet_jax.models.c3d import DISCRIMINATOR_PLAN, C3DTrunk
 from tanet_jax.models.layers import Conv2d, Dense

@@ -12,7 +12,7 @@ import jax
 import numpy as np
 import orbax.checkpoint as ocp
 
-from tanet_jax.checkpoint import load_model
+from tanet_jax.weights import load_model
 
 
 class Checkpoints:

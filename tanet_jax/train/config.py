@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ml_collections
 
-from tanet_jax.config import ModelConfig, get_preset
+from tanet_jax.models.model_config import ModelConfig, get_preset
 
 
 def base_config() -> ml_collections.ConfigDict:

@@ -14,7 +14,7 @@ import ml_collections
 import numpy as np
 from flax import jax_utils
 
-from tanet_jax.checkpoint import save_model
+from tanet_jax.weights import save_model
 from tanet_jax.data.builders import build as build_dataset
 from tanet_jax.data.pipeline import Augment, TrainingWindows, iterate_batches, make_loader, open_split
 from tanet_jax.train import steps as steps_lib

@@ -17,7 +17,7 @@ import jax.numpy as jnp
 import optax
 from jax import lax
 
-from tanet_jax.config import ModelConfig
+from tanet_jax.models.model_config import ModelConfig
 from tanet_jax.data.views import training_views
 from tanet_jax.models import AppearanceDiscriminator, Generator, MotionDiscriminator
 from tanet_jax.models.layers import MOMENTS, running_average

@@ -1,4 +1,4 @@
-"""Model checkpoints on disk: orbax-written variables plus a JSON record of the model config.
+"""Model weights on disk: orbax-written variables plus a JSON record of the model config.
 
 A checkpoint directory holds `variables/` (the Flax variables: params, batch_stats) and `meta/`
 (kind, model config, provenance). Orbax writes into a temporary directory and renames it, so an
@@ -15,7 +15,7 @@ import jax
 import numpy as np
 import orbax.checkpoint as ocp
 
-from tanet_jax.config import ModelConfig
+from tanet_jax.models.model_config import ModelConfig
 
 FORMAT = "tanet-jax-checkpoint"
 FORMAT_VERSION = 1
