@@ -1,10 +1,15 @@
-"""Readers of the benchmarks' raw folders (GOT-10k, LaSOT, TNL2K, OTB) into one Video record.
+"""Readers of the benchmarks' raw folders (GOT-10k, LaSOT, TNL2K, OTB, UAV123, UAV123@10fps,
+DTB70) into one Video record.
 
 They check what they read: a missing frame, an unparsable box line, a box outside the image or
 of zero size, or a box count that does not match the frame count is an error naming the file and
 line. Where the dataset itself marks a frame (GOT-10k absence, LaSOT full occlusion / out of
 view, an all-zero box in LaSOT or TNL2K), an unusable box is a counted warning and the frame is
 kept as absent. The dataset builders and the tracker evaluation both read through here.
+
+By default a bad sequence stops the read (the dataset builders want that); a `Warnings` made
+with `skip_failed=True` records it in `failed` and goes on (the evaluation wants that).
+Sequences a benchmark lists but the folder lacks are recorded in `missing`, never an error.
 """
 
 from __future__ import annotations
@@ -12,10 +17,11 @@ from __future__ import annotations
 import collections
 import configparser
 import dataclasses
+import json
 import logging
 import re
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterable, Iterator
 
 import cv2
 import numpy as np
@@ -23,6 +29,14 @@ import numpy as np
 log = logging.getLogger(__name__)
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp")
+TABLES = Path(__file__).parent / "tables"
+
+# Benchmarks a user can name, and the split each one's published results use.
+BENCHMARKS = ("otb", "got10k", "lasot", "tnl2k", "uav123", "uav123_10fps", "dtb70")
+DEFAULT_SPLITS = {"otb": "all", "got10k": "val", "lasot": "test", "tnl2k": "test", "uav123": "all",
+                  "uav123_10fps": "all", "dtb70": "all"}
+SPLITS = {"otb": ("all",), "got10k": ("train", "val", "test"), "lasot": ("train", "test", "all"),
+          "tnl2k": ("train", "test", "all"), "uav123": ("all",), "uav123_10fps": ("all",), "dtb70": ("all",)}
 
 # OTB sequences whose image folder holds more frames than the benchmark uses (the benchmark's
 # own configuration; the got10k toolkit applies the same ranges): name -> (first, last), 1-based.
@@ -51,6 +65,7 @@ class Video:
     description: str = ""
     annotation_file: Path | None = None
     zero_box_means_absent: bool = False  # LaSOT and TNL2K mark a missing target with 0,0,0,0
+    marked: np.ndarray | None = None  # frames the dataset's own flags mark absent (LaSOT, GOT-10k)
 
     def __len__(self) -> int:
         return len(self.frames)
@@ -62,10 +77,14 @@ class Video:
 
 
 class Warnings:
-    """Counts the warnings of one read, logging each kind once and summing the rest."""
+    """Counts the warnings of one read, logging each kind once and summing the rest; with
+    `skip_failed`, also collects the sequences that could not be read instead of raising."""
 
-    def __init__(self) -> None:
+    def __init__(self, skip_failed: bool = False) -> None:
         self.counts: collections.Counter[str] = collections.Counter()
+        self.skip_failed = skip_failed
+        self.failed: dict[str, str] = {}
+        self.missing: list[str] = []
 
     def warn(self, kind: str, message: str) -> None:
         if self.counts[kind] == 0:
@@ -177,7 +196,21 @@ def check_video(video: Video, marked: np.ndarray | None, warnings: Warnings) -> 
         else:
             raise DatasetError(f"{video.annotation_file}:{i + 1}: {problem} {box.tolist()}")
     video.absent = absent
+    video.marked = marked
     return video
+
+
+def _each(names: Iterable[str], load: Callable[[str], Iterator[Video]], warnings: Warnings) -> Iterator[Video]:
+    """Videos of every name; a name that fails to load raises, or is recorded when skipping."""
+    for name in names:
+        try:
+            videos = list(load(name))
+        except DatasetError as e:
+            if not warnings.skip_failed:
+                raise
+            warnings.failed[name] = str(e)
+            continue
+        yield from videos
 
 
 def _new_video(
@@ -196,23 +229,80 @@ def read_otb(root: Path, warnings: Warnings | None = None) -> Iterator[Video]:
     root = Path(root)
     if not root.is_dir():
         raise DatasetError(f"{root}: OTB root not found")
-    found = False
-    for seq_dir in sorted(p for p in root.iterdir() if p.is_dir()):
-        annos = sorted(seq_dir.glob("groundtruth_rect*.txt"))
-        annos = [a for a in annos if a.read_text().strip()]  # Human4's empty .1 file
-        if not annos:
-            continue
-        found = True
-        frames = list_frames(seq_dir / "img")
-        first, last = OTB_FRAME_RANGES.get(seq_dir.name.lower(), (1, len(frames)))
-        frames = frames[first - 1 : last]
-        for anno in annos:
-            suffix = anno.name[len("groundtruth_rect"):-len(".txt")]  # "" or ".2"
-            name = seq_dir.name + (suffix if len(annos) > 1 or suffix else "")
-            video = _new_video(name, frames, parse_boxes(anno), anno)
-            yield check_video(video, None, warnings)
-    if not found:
+    seqs = [p for p in sorted(root.iterdir()) if p.is_dir() and any(p.glob("groundtruth_rect*.txt"))]
+    if not seqs:
         raise DatasetError(f"{root}: no OTB sequences (NAME/img/ and NAME/groundtruth_rect.txt) found")
+    yield from _each([p.name for p in seqs], lambda n: read_otb_sequence(root / n, warnings), warnings)
+
+
+def read_otb_sequence(seq_dir: Path, warnings: Warnings | None = None,
+                      frame_ranges: dict[str, tuple[int, int]] | None = None) -> Iterator[Video]:
+    """One OTB-layout folder (`img/` + `groundtruth_rect[.k].txt`), cut to the benchmark's frame
+    range where it has one (David: frames 300-770); one Video per annotation file."""
+    warnings = warnings or Warnings()
+    ranges = OTB_FRAME_RANGES if frame_ranges is None else frame_ranges
+    annos = sorted(seq_dir.glob("groundtruth_rect*.txt"))
+    annos = [a for a in annos if a.read_text().strip()]  # Human4's empty .1 file
+    if not annos:
+        raise DatasetError(f"{seq_dir}: no groundtruth_rect.txt")
+    frames = list_frames(seq_dir / "img")
+    first, last = ranges.get(seq_dir.name.lower(), (1, len(frames)))
+    frames = frames[first - 1 : last]
+    for anno in annos:
+        suffix = anno.name[len("groundtruth_rect"):-len(".txt")]  # "" or ".2"
+        name = seq_dir.name + (suffix if len(annos) > 1 or suffix else "")
+        video = _new_video(name, frames, parse_boxes(anno), anno)
+        yield check_video(video, None, warnings)
+
+
+def read_dtb70(root: Path, warnings: Warnings | None = None) -> Iterator[Video]:
+    """DTB70 `NAME/img/*.jpg` with `NAME/groundtruth_rect.txt` (every frame used)."""
+    warnings = warnings or Warnings()
+    root = Path(root)
+    if not root.is_dir():
+        raise DatasetError(f"{root}: DTB70 root not found")
+    seqs = sorted(p.name for p in root.iterdir() if (p / "groundtruth_rect.txt").is_file())
+    if not seqs:
+        raise DatasetError(f"{root}: no DTB70 sequences (NAME/img/ and NAME/groundtruth_rect.txt) found")
+    yield from _each(seqs, lambda n: read_otb_sequence(root / n, warnings, frame_ranges={}), warnings)
+
+
+# --------------------------------------------------------------------------- UAV123
+
+def uav123_frame_ranges(version: str) -> dict[str, tuple[str, int, int]]:
+    """The benchmark's configSeqs table: sequence -> (frame folder, first, last), 1-based."""
+    table = json.loads((TABLES / "uav123_frame_ranges.json").read_text())[version]
+    return {name: (folder, int(first), int(last)) for name, (folder, first, last) in table.items()}
+
+
+def read_uav123(root: Path, version: str = "uav123", warnings: Warnings | None = None) -> Iterator[Video]:
+    """UAV123 or UAV123@10fps under `root`: `data_seq/UAV123[_10fps]/FOLDER/%06d.jpg` and
+    `anno/UAV123[_10fps]/NAME.txt`, each sequence cut to the published frame range (group2_2 at
+    10 fps: frames 303-591 of group2). NaN lines mark a fully occluded or out-of-view target
+    (absent). Sequences of the table without an annotation file are listed in `missing`."""
+    warnings = warnings or Warnings()
+    folder = {"uav123": "UAV123", "uav123_10fps": "UAV123_10fps"}[version]
+    anno_dir, data_dir = Path(root) / "anno" / folder, Path(root) / "data_seq" / folder
+    if not anno_dir.is_dir():
+        raise DatasetError(f"{anno_dir}: UAV123 annotation folder not found (--root holds anno/ and data_seq/)")
+    table = uav123_frame_ranges(version)
+    present = [n for n in table if (anno_dir / f"{n}.txt").is_file()]
+    warnings.missing.extend(n for n in table if n not in present)
+    if not present:
+        raise DatasetError(f"{anno_dir}: none of the {len(table)} {folder} annotation files found")
+
+    def load(name: str) -> Iterator[Video]:
+        sub, first, last = table[name]
+        frames = [data_dir / sub / f"{i:06d}.jpg" for i in range(first, last + 1)]
+        for f in (frames[0], frames[-1]):
+            if not f.is_file():
+                raise DatasetError(f"{f}: missing frame ({name} is frames {first}-{last} of {sub})")
+        anno = anno_dir / f"{name}.txt"
+        video = _new_video(name, frames, parse_boxes(anno), anno)
+        marked = np.isnan(video.boxes).any(axis=1)
+        yield check_video(video, marked, warnings)
+
+    yield from _each(present, load, warnings)
 
 
 # --------------------------------------------------------------------------- GOT-10k
@@ -231,7 +321,8 @@ def read_got10k(root: Path, split: str, warnings: Warnings | None = None) -> Ite
         names = sorted(p.name for p in split_dir.iterdir() if (p / "groundtruth.txt").is_file())
     if not names:
         raise DatasetError(f"{split_dir}: no GOT-10k videos found")
-    for name in names:
+
+    def load(name: str) -> Iterator[Video]:
         seq = split_dir / name
         frames = list_frames(seq)
         boxes = parse_boxes(seq / "groundtruth.txt")
@@ -241,11 +332,16 @@ def read_got10k(root: Path, split: str, warnings: Warnings | None = None) -> Ite
             boxes = np.concatenate([boxes, np.full((len(frames) - 1, 4), np.nan)])
         absence = None
         if (seq / "absence.label").is_file():
-            absence = parse_flags(seq / "absence.label", len(frames))
+            absence = parse_flags(seq / "absence.label", len(frames)).astype(bool)
+        if (seq / "cover.label").is_file():  # the toolkit scores frames with cover > 0
+            cover_zero = parse_flags(seq / "cover.label", len(frames)) == 0
+            absence = cover_zero if absence is None else absence | cover_zero
         meta = _read_meta_info(seq / "meta_info.ini")
         description = meta.get("object_class", "")
         video = _new_video(name, frames, boxes, seq / "groundtruth.txt", description)
         yield check_video(video, absence, warnings)
+
+    yield from _each(names, load, warnings)
 
 
 def _read_meta_info(path: Path) -> dict[str, str]:
@@ -265,7 +361,9 @@ def _read_meta_info(path: Path) -> dict[str, str]:
 def read_lasot(root: Path, split: str, warnings: Warnings | None = None) -> Iterator[Video]:
     """LaSOT `CATEGORY/CATEGORY-N/{img/%08d.jpg, groundtruth.txt, full_occlusion.txt,
     out_of_view.txt, nlp.txt}`; `split` is 'train' or 'test' (from testing_set.txt in the root)
-    or 'all'."""
+    or 'all'. The test split is the 280 videos of the benchmark's protocol II (testing_set.txt in
+    the root if present, else the list shipped in tanet_jax/data/tables); test videos the folder
+    lacks are listed in `missing`."""
     warnings = warnings or Warnings()
     root = Path(root)
     if not root.is_dir():
@@ -279,10 +377,14 @@ def read_lasot(root: Path, split: str, warnings: Warnings | None = None) -> Iter
     if split != "all":
         test_file = root / "testing_set.txt"
         if not test_file.is_file():
-            raise DatasetError(f"{test_file}: needed for the train/test split (or use split 'all')")
-        test = {n.strip() for n in test_file.read_text().splitlines() if n.strip()}
+            test_file = TABLES / "lasot_testing_set.txt"
+        test_list = [n.strip() for n in test_file.read_text().splitlines() if n.strip()]
+        test = set(test_list)
+        if split == "test":
+            warnings.missing.extend(n for n in test_list if n not in set(names))
         names = [n for n in names if (n in test) == (split == "test")]
-    for name in names:
+
+    def load(name: str) -> Iterator[Video]:
         seq = root / name.rsplit("-", 1)[0] / name
         frames = list_frames(seq / "img")
         boxes = parse_boxes(seq / "groundtruth.txt")
@@ -295,19 +397,26 @@ def read_lasot(root: Path, split: str, warnings: Warnings | None = None) -> Iter
         video = _new_video(name, frames, boxes, seq / "groundtruth.txt", description, zero_box_means_absent=True)
         yield check_video(video, marked, warnings)
 
+    yield from _each(names, load, warnings)
+
 
 # --------------------------------------------------------------------------- TNL2K
 
-def read_tnl2k(root: Path, warnings: Warnings | None = None) -> Iterator[Video]:
-    """TNL2K `NAME/{imgs/*, groundtruth.txt, language.txt}` (one subset per root)."""
+def read_tnl2k(root: Path, warnings: Warnings | None = None, split: str = "all") -> Iterator[Video]:
+    """TNL2K `NAME/{imgs/*, groundtruth.txt, language.txt}`: `root` is one subset's folder, or
+    holds the subset as `root/SPLIT/` (e.g. `test/`), which is then used."""
     warnings = warnings or Warnings()
     root = Path(root)
     if not root.is_dir():
         raise DatasetError(f"{root}: TNL2K root not found")
+    if split != "all" and (root / split).is_dir():
+        root = root / split
     seqs = sorted(p for p in root.iterdir() if (p / "groundtruth.txt").is_file())
     if not seqs:
         raise DatasetError(f"{root}: no TNL2K videos (NAME/imgs/ and NAME/groundtruth.txt) found")
-    for seq in seqs:
+
+    def load(name: str) -> Iterator[Video]:
+        seq = root / name
         frames = list_frames(seq / "imgs")
         boxes = parse_boxes(seq / "groundtruth.txt")
         language = seq / "language.txt"
@@ -315,16 +424,27 @@ def read_tnl2k(root: Path, warnings: Warnings | None = None) -> Iterator[Video]:
         video = _new_video(seq.name, frames, boxes, seq / "groundtruth.txt", description, zero_box_means_absent=True)
         yield check_video(video, None, warnings)
 
+    yield from _each([p.name for p in seqs], load, warnings)
 
-def read_benchmark(name: str, root: Path, split: str = "all", warnings: Warnings | None = None) -> Iterator[Video]:
-    """Dispatch by benchmark name: otb, got10k, lasot, tnl2k."""
+
+def read_benchmark(name: str, root: Path, split: str | None = None,
+                   warnings: Warnings | None = None) -> Iterator[Video]:
+    """Dispatch by benchmark name (BENCHMARKS); `split` None is the split papers report
+    (DEFAULT_SPLITS: GOT-10k val, LaSOT's 280 test videos, TNL2K test)."""
     name = name.lower()
+    if name not in BENCHMARKS:
+        raise ValueError(f"unknown benchmark {name!r}; choose from {', '.join(BENCHMARKS)}")
+    split = DEFAULT_SPLITS[name] if split is None else split
+    if split not in SPLITS[name]:
+        raise ValueError(f"{name} has no split {split!r}; choose from {', '.join(SPLITS[name])}")
     if name == "otb":
         return read_otb(root, warnings)
     if name == "got10k":
-        return read_got10k(root, "train" if split == "all" else split, warnings)
+        return read_got10k(root, split, warnings)
     if name == "lasot":
         return read_lasot(root, split, warnings)
     if name == "tnl2k":
-        return read_tnl2k(root, warnings)
-    raise ValueError(f"unknown benchmark {name!r}; choose from otb, got10k, lasot, tnl2k")
+        return read_tnl2k(root, warnings, split)
+    if name == "dtb70":
+        return read_dtb70(root, warnings)
+    return read_uav123(root, name, warnings)
