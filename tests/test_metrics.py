@@ -68,3 +68,161 @@ def test_unannotated_frames_are_skipped():
     boxes = np.array([[0, 0, 10, 10], [50, 50, 5, 5], [0, 0, 10, 10]], float)
     scores = metrics.sequence_metrics(boxes, anno)
     assert scores["frames"] == 2 and scores["success_auc"] == pytest.approx(20 / 21)
+
+
+# --------------------------------------------------------------------------- benchmark rules
+# Result files of several sequences of different lengths, scored by our rules and by the
+# toolkits' own report code (got10k) or a line-by-line transcription of it (pytracking).
+
+import dataclasses  # noqa: E402
+
+from got10k.experiments.uav123 import ExperimentUAV123  # noqa: E402
+
+LENGTHS = (37, 120, 64, 211)
+
+
+@dataclasses.dataclass
+class FakeVideo:
+    boxes: np.ndarray
+    absent: np.ndarray
+    image_size: tuple[int, int] = (240, 320)
+    marked: np.ndarray | None = None
+
+
+class FakeDataset(list):
+    """What the got10k experiments iterate: items by index or name, and seq_names."""
+
+    def __init__(self, names, items):
+        super().__init__(items)
+        self.seq_names = list(names)
+
+    def __getitem__(self, i):
+        return list.__getitem__(self, i if isinstance(i, int) else self.seq_names.index(i))
+
+
+def several(seed, nan_every=0):
+    rng = np.random.default_rng(seed)
+    results, videos = {}, {}
+    for k, n in enumerate(LENGTHS):
+        boxes, anno = random_boxes(rng, n)
+        absent = np.zeros(n, bool)
+        if nan_every:
+            absent[rng.integers(1, n, n // nan_every)] = True
+            anno[absent] = np.nan
+        results[f"seq{k}"], videos[f"seq{k}"] = boxes, FakeVideo(anno, absent)
+    return results, videos
+
+
+def toolkit_report(exp, tmp_path, results, videos, layout):
+    exp.result_dir, exp.report_dir = str(tmp_path / "res"), str(tmp_path / "rep")
+    exp.plot_curves = lambda *a, **k: None
+    for name, boxes in results.items():
+        path = tmp_path / "res" / "ours" / layout.format(name=name)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        np.savetxt(path, boxes, fmt="%.17g", delimiter=",")
+    return exp.report(["ours"])["ours"]
+
+
+@pytest.mark.parametrize("bench,cls,nan_every", [("otb", ExperimentOTB, 0), ("dtb70", ExperimentOTB, 0),
+                                                     ("uav123_10fps", ExperimentUAV123, 5)])
+def test_otb_dtb70_uav_rules_equal_the_got10k_report(tmp_path, bench, cls, nan_every):
+    results, videos = several(7, nan_every)
+    exp = cls.__new__(cls)
+    exp.dataset = FakeDataset(videos, [(None, v.boxes) for v in videos.values()])
+    exp.nbins_iou, exp.nbins_ce = 21, 51
+    perf = toolkit_report(exp, tmp_path, results, videos, "{name}.txt")
+    ours = metrics.score_benchmark(bench, results, videos)
+    assert ours["success_auc"] == pytest.approx(perf["overall"]["success_score"], abs=1e-12)
+    assert ours["precision"] == pytest.approx(perf["overall"]["precision_score"], abs=1e-12)
+    for name in videos:
+        assert ours["per_sequence"][name]["success_auc"] == pytest.approx(perf["seq_wise"][name]["success_score"], abs=1e-12)
+    if nan_every:  # the NaN frames are left out, not counted as misses
+        assert ours["per_sequence"]["seq0"]["frames"] == int((~videos["seq0"].absent).sum())
+
+
+def test_got10k_pools_frames_of_all_sequences_as_the_toolkit_report(tmp_path):
+    rng = np.random.default_rng(11)
+    results, videos, items = {}, {}, []
+    for k, n in enumerate(LENGTHS):
+        boxes, anno = random_boxes(rng, n)
+        cover = rng.integers(0, 9, n)
+        name = f"GOT-10k_Val_{k:06d}"
+        results[name], videos[name] = boxes, FakeVideo(anno, cover == 0)
+        items.append((None, anno, {"cover": cover, "resolution": "(320, 240)"}))
+        times = tmp_path / "res" / "ours" / name / f"{name}_time.txt"
+        times.parent.mkdir(parents=True)
+        np.savetxt(times, rng.uniform(0.01, 0.02, n))
+    exp = ExperimentGOT10k.__new__(ExperimentGOT10k)
+    exp.dataset, exp.subset, exp.nbins_iou = FakeDataset(videos, items), "val", 101
+    perf = toolkit_report(exp, tmp_path, results, videos, "{name}/{name}_001.txt")
+    ours = metrics.score_benchmark("got10k", results, videos)
+    assert ours["ao"] == pytest.approx(perf["overall"]["ao"], abs=1e-12)
+    assert ours["sr50"] == pytest.approx(perf["overall"]["sr"], abs=1e-12)
+    np.testing.assert_allclose(ours["success_curve"], perf["overall"]["succ_curve"], atol=1e-12)
+    for name in videos:
+        assert ours["per_sequence"][name]["ao"] == pytest.approx(perf["seq_wise"][name]["ao"], abs=1e-12)
+    # pooled is not the mean of the per-sequence AOs when lengths differ
+    assert abs(ours["ao"] - np.mean([s["ao"] for s in ours["per_sequence"].values()])) > 1e-4
+
+
+def pytracking_oracle(results, videos, dataset):
+    """pytracking's analysis/extract_results.py (calc_seq_err_robust + extract_results with
+    exclude_invalid_frames=False, plot_results' AUC), transcribed with torch as it is written."""
+    torch = pytest.importorskip("torch")
+
+    def err_center(pred, anno, normalized=False):
+        pc, ac = pred[:, :2] + 0.5 * (pred[:, 2:] - 1.0), anno[:, :2] + 0.5 * (anno[:, 2:] - 1.0)
+        if normalized:
+            pc, ac = pc / anno[:, 2:], ac / anno[:, 2:]
+        return ((pc - ac) ** 2).sum(1).sqrt()
+
+    def iou(pred, anno):
+        tl = torch.max(pred[:, :2], anno[:, :2])
+        br = torch.min(pred[:, :2] + pred[:, 2:] - 1.0, anno[:, :2] + anno[:, 2:] - 1.0)
+        inter = (br - tl + 1.0).clamp(0).prod(dim=1)
+        return inter / (pred[:, 2:].prod(dim=1) + anno[:, 2:].prod(dim=1) - inter)
+
+    t_ov = torch.arange(0.0, 1.0 + 0.05, 0.05, dtype=torch.float64)
+    t_ce = torch.arange(0, 51, dtype=torch.float64)
+    succ, prec, norm = [], [], []
+    for name, video in videos.items():
+        pred, anno = torch.tensor(results[name]).clone(), torch.tensor(np.nan_to_num(video.boxes, nan=0.0))
+        visible = None if dataset != "lasot" else torch.tensor(~video.marked)
+        for i in range(1, pred.shape[0]):
+            if (pred[i, 2:] == 0.0).any() and not torch.isnan(anno[i, :]).any():
+                pred[i, :] = pred[i - 1, :]
+        pred[0, :] = anno[0, :]
+        valid = ((anno[:, 2:] > 0.0).sum(1) == 2) & (visible if visible is not None else True)
+        ce, cen, ov = err_center(pred, anno), err_center(pred, anno, True), iou(pred, anno)
+        ce[~valid], cen[~valid], ov[~valid] = float("inf"), -1.0, -1.0
+        if dataset == "lasot":
+            cen[~visible], ce[~visible] = float("inf"), float("inf")
+        n = anno.shape[0]
+        succ.append((ov.view(-1, 1) > t_ov.view(1, -1)).sum(0).double() / n)
+        prec.append((ce.view(-1, 1) <= t_ce.view(1, -1)).sum(0).double() / n)
+        norm.append((cen.view(-1, 1) <= (t_ce / 100.0).view(1, -1)).sum(0).double() / n)
+    succ, prec, norm = (torch.stack(c).mean(0) for c in (succ, prec, norm))
+    return float(succ.mean()), float(prec[20]), float(norm[20])
+
+
+@pytest.mark.parametrize("dataset", ["lasot", "tnl2k"])
+def test_lasot_and_tnl2k_rules_equal_pytracking_analysis(dataset):
+    rng = np.random.default_rng(3)
+    results, videos = {}, {}
+    for k, n in enumerate(LENGTHS):
+        boxes, anno = random_boxes(rng, n)
+        boxes[rng.integers(1, n, 3), 2] = 0.0  # zero-size results take the previous box
+        marked = np.zeros(n, bool)
+        marked[rng.integers(1, n, n // 6)] = True  # fully occluded / out of view
+        anno[marked & (rng.random(n) < 0.5)] = np.nan  # where the reader found 0,0,0,0
+        if dataset == "tnl2k":
+            marked = np.isnan(anno).any(axis=1)
+        results[f"s{k}"], videos[f"s{k}"] = boxes, FakeVideo(anno, marked, marked=marked)
+    auc, prec, norm = pytracking_oracle(results, videos, dataset)
+    ours = metrics.score_benchmark(dataset, results, videos)
+    assert ours["success_auc"] == pytest.approx(auc, abs=1e-9)
+    assert ours["precision"] == pytest.approx(prec, abs=1e-9)
+    assert ours["norm_precision"] == pytest.approx(norm, abs=1e-9)
+    # absent frames stay in the denominator: a perfect tracker scores below 1 where frames are invalid
+    perfect = metrics.score_benchmark(dataset, {n: np.nan_to_num(v.boxes, nan=1.0) for n, v in videos.items()}, videos)
+    assert perfect["success_auc"] < 1.0

@@ -1,66 +1,70 @@
-"""One-pass evaluation metrics with exactly the got10k toolkit's definitions.
+"""Benchmark scores computed exactly as each benchmark's own toolkit computes them.
 
-- IoU of [x, y, w, h] boxes (optionally both bounded to the image first, as GOT-10k does).
-- Centre error with the toolkit's centre convention, x + (w - 1) / 2.
-- Success curve: fraction of frames with IoU > t for 21 thresholds t in [0, 1]; its mean is the
-  success AUC. Precision curve: fraction with centre error <= t px, t = 0..50; the score is at 20 px.
-- Normalised precision: centre error divided by the ground-truth box size, thresholds
-  0..0.5 in 51 steps, score at 0.2 (LaSOT's definition).
-- GOT-10k: AO (mean IoU) and SR at 0.5 and 0.75, over frames after the first where the target
-  is visible.
+Rules (`RULES` maps a benchmark to one; `score_benchmark` applies it):
+
+- ``otb`` (OTB, DTB70): the got10k toolkit's `ExperimentOTB.report`. The first result box is
+  replaced by the ground truth; every frame counts. Per sequence: success curve = fraction of
+  frames with IoU > t for 21 thresholds t in [0, 1]; precision curve = fraction with centre error
+  (centre x + (w - 1) / 2) <= t px, t = 0..50. Curves are averaged over sequences; success AUC
+  is the mean of the averaged success curve, precision its value at 20 px.
+- ``uav`` (UAV123, UAV123@10fps): got10k's `ExperimentUAV123`: as ``otb``, but frames whose
+  ground truth is NaN (target fully occluded or out of view) are left out of each sequence.
+- ``got10k`` (GOT-10k val/train): got10k's `ExperimentGOT10k.report`: IoU with both boxes
+  clipped to the image, frame 0 and frames with cover 0 (absent) left out, and the IoUs of all
+  sequences POOLED: AO = mean IoU over all those frames, SR0.50 / SR0.75 = fraction above 0.5 /
+  0.75 (the evaluation server's SR0.75), success curve over 101 thresholds.
+- ``lasot`` and ``tnl2k``: pytracking's `analysis/extract_results.py` (`calc_seq_err_robust`
+  and `extract_results` with its default `exclude_invalid_frames=False`), which reproduces the
+  official LaSOT toolkit. The first result box is replaced by the ground truth; a result box of
+  zero width or height takes the previous result box. A frame is valid when the ground-truth box
+  has positive width and height and (LaSOT) the target is visible (neither `full_occlusion` nor
+  `out_of_view`). Every frame stays in the denominator: on an invalid frame IoU is -1 (a miss at
+  every threshold) and centre error is infinite (a miss); normalised centre error is -1 (a HIT)
+  on an invalid frame, except where LaSOT marks the target invisible, where it is infinite (a
+  miss). Thresholds: IoU 0, 0.05, ..., 1 (21), centre 0..50 px, normalised 0..0.5 in steps of
+  0.01; curves averaged over sequences; success AUC = mean of the curve, precision and
+  normalised precision at index 20 (20 px, 0.20).
+
+`norm_precision` under the ``otb`` and ``uav`` rules (not part of those toolkits) is LaSOT's
+normalised precision on the same frames.
 """
 
 from __future__ import annotations
 
+from typing import Any, Mapping, Protocol
+
 import numpy as np
+
+from tanet_jax.geometry import center_error, normalized_center_error, rect_iou, toolkit_centers
 
 NBINS_IOU = 21
 NBINS_CE = 51
 NBINS_NORM = 51
+NBINS_GOT10K = 101
+RULES = {"otb": "otb", "dtb70": "otb", "uav123": "uav", "uav123_10fps": "uav", "got10k": "got10k",
+         "lasot": "lasot", "tnl2k": "tnl2k"}
 
-
-def rect_iou(boxes: np.ndarray, anno: np.ndarray, bound: tuple[float, float] | None = None) -> np.ndarray:
-    """IoU per row of two (N, 4) [x, y, w, h] arrays; `bound` = (width, height) clips both."""
-    a = np.array(boxes, np.float64, copy=True)
-    b = np.array(anno, np.float64, copy=True)
-    if a.shape != b.shape:
-        raise ValueError(f"{a.shape} boxes against {b.shape} annotations")
-    if bound is not None:
-        for r in (a, b):
-            r[:, 0] = np.clip(r[:, 0], 0, bound[0])
-            r[:, 1] = np.clip(r[:, 1], 0, bound[1])
-            r[:, 2] = np.clip(r[:, 2], 0, bound[0] - r[:, 0])
-            r[:, 3] = np.clip(r[:, 3], 0, bound[1] - r[:, 1])
-    x1 = np.maximum(a[:, 0], b[:, 0])
-    y1 = np.maximum(a[:, 1], b[:, 1])
-    x2 = np.minimum(a[:, 0] + a[:, 2], b[:, 0] + b[:, 2])
-    y2 = np.minimum(a[:, 1] + a[:, 3], b[:, 1] + b[:, 3])
-    inter = np.maximum(x2 - x1, 0) * np.maximum(y2 - y1, 0)
-    union = a[:, 2] * a[:, 3] + b[:, 2] * b[:, 3] - inter
-    return np.clip(inter / (union + np.finfo(float).eps), 0.0, 1.0)
+__all__ = ["rect_iou", "center_error", "normalized_center_error", "centers", "success_curve", "precision_curve",
+           "sequence_metrics", "score_benchmark", "RULES"]
 
 
 def centers(boxes: np.ndarray) -> np.ndarray:
-    """The toolkit's box centre: x + (w - 1) / 2, y + (h - 1) / 2."""
-    boxes = np.asarray(boxes, np.float64)
-    return boxes[:, :2] + (boxes[:, 2:] - 1) / 2
+    """The toolkit's box centre (see tanet_jax.geometry.toolkit_centers)."""
+    return toolkit_centers(boxes)
 
 
-def center_error(boxes: np.ndarray, anno: np.ndarray) -> np.ndarray:
-    """Euclidean distance between centres, in pixels."""
-    return np.sqrt(np.sum((centers(boxes) - centers(anno)) ** 2, axis=-1))
+class Annotated(Protocol):
+    """What scoring needs of a video (tanet_jax.data.benchmarks.Video has it)."""
+
+    boxes: np.ndarray
+    absent: np.ndarray
+    marked: np.ndarray | None
+    image_size: tuple[int, int]
 
 
-def normalized_center_error(boxes: np.ndarray, anno: np.ndarray) -> np.ndarray:
-    """Centre offset divided by the ground-truth width and height."""
-    anno = np.asarray(anno, np.float64)
-    d = (centers(boxes) - centers(anno)) / np.maximum(anno[:, 2:], np.finfo(float).eps)
-    return np.sqrt(np.sum(d**2, axis=-1))
-
-
-def success_curve(ious: np.ndarray) -> np.ndarray:
-    """Fraction of frames with IoU above each of 21 thresholds in [0, 1]."""
-    thr = np.linspace(0, 1, NBINS_IOU)[None, :]
+def success_curve(ious: np.ndarray, nbins: int = NBINS_IOU) -> np.ndarray:
+    """Fraction of frames with IoU above each of `nbins` thresholds in [0, 1]."""
+    thr = np.linspace(0, 1, nbins)[None, :]
     return np.mean(np.asarray(ious, float)[:, None] > thr, axis=0)
 
 
@@ -70,11 +74,108 @@ def precision_curve(errors: np.ndarray, thresholds: np.ndarray | None = None) ->
     return np.mean(np.asarray(errors, float)[:, None] <= thr[None, :], axis=0)
 
 
+def _check(boxes: np.ndarray, anno: np.ndarray, name: str) -> tuple[np.ndarray, np.ndarray]:
+    boxes, anno = np.array(boxes, np.float64, copy=True), np.asarray(anno, np.float64)
+    if boxes.shape != anno.shape:
+        raise ValueError(f"{name}: {len(boxes)} result boxes {boxes.shape} for {len(anno)} annotated frames {anno.shape}")
+    if np.isnan(boxes).any() or (boxes[:, 2:] < 0).any():
+        raise ValueError(f"{name}: result boxes hold NaN or negative sizes")
+    return boxes, anno
+
+
+def _one_pass(boxes: np.ndarray, anno: np.ndarray, drop_nan: bool) -> dict[str, Any]:
+    """got10k's ExperimentOTB (drop_nan=False) or ExperimentUAV123 (True) curves of one sequence."""
+    boxes[0] = anno[0]
+    if drop_nan:
+        keep = ~np.isnan(anno).any(axis=1)
+        boxes, anno = boxes[keep], anno[keep]
+    ious, ce = rect_iou(boxes, anno), center_error(boxes, anno)
+    norm = normalized_center_error(boxes, anno)
+    return {"success_curve": success_curve(ious), "precision_curve": precision_curve(ce),
+            "norm_precision_curve": precision_curve(norm, np.linspace(0, 0.5, NBINS_NORM)), "frames": len(anno)}
+
+
+def _lasot(boxes: np.ndarray, anno: np.ndarray, visible: np.ndarray | None) -> dict[str, Any]:
+    """pytracking's calc_seq_err_robust + extract_results for one sequence (see module docstring)."""
+    for i in range(1, len(boxes)):  # the benchmarks write absent boxes as 0,0,0,0 (never NaN): always
+        if (boxes[i, 2:] == 0).any():
+            boxes[i] = boxes[i - 1]
+    boxes[0] = anno[0]
+    with np.errstate(invalid="ignore"):
+        valid = (anno[:, 2] > 0) & (anno[:, 3] > 0)
+    if visible is not None:
+        valid &= visible
+    safe = np.where(valid[:, None], anno, boxes)  # invalid rows are overwritten below
+    tl = np.maximum(boxes[:, :2], safe[:, :2])  # pytracking's IoU: 1-pixel convention, no eps, no clip
+    br = np.minimum(boxes[:, :2] + boxes[:, 2:] - 1.0, safe[:, :2] + safe[:, 2:] - 1.0)
+    inter = np.prod(np.maximum(br - tl + 1.0, 0), axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ious = inter / (np.prod(boxes[:, 2:], axis=1) + np.prod(safe[:, 2:], axis=1) - inter)
+    ce = center_error(boxes, safe)
+    norm = normalized_center_error(boxes, safe)
+    ious[~valid], ce[~valid], norm[~valid] = -1.0, np.inf, -1.0
+    if visible is not None:
+        norm[~visible] = np.inf
+        ce[~visible] = np.inf
+    n = len(anno)
+    thr_iou = np.arange(0.0, 1.0 + 0.05, 0.05)
+    return {"success_curve": np.sum(ious[:, None] > thr_iou[None], axis=0) / n,
+            "precision_curve": np.sum(ce[:, None] <= np.arange(0, 51)[None], axis=0) / n,
+            "norm_precision_curve": np.sum(norm[:, None] <= (np.arange(0, 51) / 100.0)[None], axis=0) / n,
+            "ao": float(np.mean(ious[valid])) if valid.any() else float("nan"), "frames": int(valid.sum())}
+
+
+def _got10k_ious(boxes: np.ndarray, video: Annotated) -> np.ndarray:
+    """IoUs GOT-10k scores: frames after the first with cover > 0, boxes clipped to the image."""
+    h, w = video.image_size
+    ious = rect_iou(boxes[1:], np.asarray(video.boxes, np.float64)[1:], bound=(w, h))
+    return ious[~np.asarray(video.absent, bool)[1:]]
+
+
+def score_benchmark(benchmark: str, results: Mapping[str, np.ndarray], videos: Mapping[str, Annotated]) -> dict[str, Any]:
+    """Overall and per-sequence scores of result boxes {name: (N, 4)} under the benchmark's rule."""
+    rule = RULES[benchmark]
+    names = [n for n in videos if n in results]
+    if not names:
+        raise ValueError("no sequence to score")
+    per: dict[str, dict[str, Any]] = {}
+    if rule == "got10k":
+        pooled = []
+        for n in names:
+            boxes, _ = _check(results[n], videos[n].boxes, n)
+            ious = _got10k_ious(boxes, videos[n])
+            pooled.append(ious)
+            per[n] = {"ao": float(np.mean(ious)) if len(ious) else float("nan"),
+                      "sr50": float(np.mean(ious > 0.5)) if len(ious) else float("nan"),
+                      "sr75": float(np.mean(ious > 0.75)) if len(ious) else float("nan"), "frames": int(len(ious))}
+        ious = np.concatenate(pooled)
+        return {"rule": rule, "ao": float(np.mean(ious)), "sr50": float(np.mean(ious > 0.5)),
+                "sr75": float(np.mean(ious > 0.75)), "success_curve": success_curve(ious, NBINS_GOT10K).tolist(),
+                "frames": int(len(ious)), "per_sequence": per}
+    curves = {}
+    for n in names:
+        boxes, anno = _check(results[n], videos[n].boxes, n)
+        if rule in ("otb", "uav"):
+            c = _one_pass(boxes, anno, drop_nan=rule == "uav")
+        else:
+            marked = getattr(videos[n], "marked", None)
+            visible = None if rule == "tnl2k" or marked is None else ~np.asarray(marked, bool)
+            c = _lasot(boxes, anno, visible)
+        curves[n] = c
+        per[n] = {"success_auc": float(np.mean(c["success_curve"])), "precision": float(c["precision_curve"][20]),
+                  "norm_precision": float(c["norm_precision_curve"][20]), "frames": int(c["frames"])}
+    succ = np.mean([curves[n]["success_curve"] for n in names], axis=0)
+    prec = np.mean([curves[n]["precision_curve"] for n in names], axis=0)
+    norm = np.mean([curves[n]["norm_precision_curve"] for n in names], axis=0)
+    return {"rule": rule, "success_auc": float(np.mean(succ)), "precision": float(prec[20]),
+            "norm_precision": float(norm[20]), "success_curve": succ.tolist(), "precision_curve": prec.tolist(),
+            "per_sequence": per}
+
+
 def sequence_metrics(boxes: np.ndarray, anno: np.ndarray, valid: np.ndarray | None = None,
                      image_size: tuple[int, int] | None = None, skip_first: bool = False) -> dict[str, float]:
-    """All scores of one sequence. `valid` masks frames to score (visible, annotated);
-    `image_size` (h, w) bounds boxes for AO/SR as GOT-10k does; `skip_first` drops the
-    initialisation frame (GOT-10k)."""
+    """Quick scores of one sequence on the frames in `valid` (no benchmark rule): success AUC,
+    precision@20, normalised precision, and AO / SR with boxes bounded to `image_size` (h, w)."""
     boxes = np.asarray(boxes, np.float64)
     anno = np.asarray(anno, np.float64)
     keep = np.ones(len(anno), bool) if valid is None else np.asarray(valid, bool).copy()
@@ -85,15 +186,12 @@ def sequence_metrics(boxes: np.ndarray, anno: np.ndarray, valid: np.ndarray | No
     if len(a) == 0:
         raise ValueError("no frame to score")
     ious = rect_iou(b, a)
-    ce = center_error(b, a)
-    norm = normalized_center_error(b, a)
     bound = None if image_size is None else (image_size[1], image_size[0])
     bounded = rect_iou(b, a, bound=bound)
-    succ = success_curve(ious)
     return {
-        "success_auc": float(np.mean(succ)),
-        "precision": float(precision_curve(ce)[20]),
-        "norm_precision": float(precision_curve(norm, np.linspace(0, 0.5, NBINS_NORM))[20]),
+        "success_auc": float(np.mean(success_curve(ious))),
+        "precision": float(precision_curve(center_error(b, a))[20]),
+        "norm_precision": float(precision_curve(normalized_center_error(b, a), np.linspace(0, 0.5, NBINS_NORM))[20]),
         "ao": float(np.mean(bounded)),
         "sr50": float(np.mean(bounded > 0.5)),
         "sr75": float(np.mean(bounded > 0.75)),
