@@ -1,23 +1,35 @@
-"""Benchmark evaluation of local and joint tracking (python -m tanet_jax.evaluate).
+"""Track a benchmark with the local and/or joint tracker and score it as the benchmark's own
+toolkit does (python -m tanet_jax.evaluate).
 
-  python -m tanet_jax.evaluate --dataset otb --root ../shared/data/sequences --trackers local,joint \\
-      --attention groundtruth --out results/otb
+  python -m tanet_jax.evaluate --dataset otb --root ../shared/data/sequences --out results/otb
+  python -m tanet_jax.evaluate --dataset uav123_10fps --root /data/UAV123_10fps --trackers local,joint \\
+      --attention tanet --checkpoint checkpoints/tanet_official --out results/uav10
+  python -m tanet_jax.evaluate --dataset got10k --split test --root /data/GOT-10k --out results/got10k_test
 
-Writes, in the got10k toolkit's layout, OUT/<tracker>/<sequence>.txt (one x,y,w,h line per
-frame, comma separated), OUT/report.json ({tracker: {success_auc, precision, norm_precision,
-ao, sr50, sr75, fps, per_sequence, attention, upper_bound}}), success and precision plots
-(OUT/success_plot.png, OUT/precision_plot.png) and per-sequence IoU / confidence timelines that
-mark the frames where global search fired (OUT/timelines/<tracker>/<sequence>.png).
-`groundtruth` attention uses the annotations: an upper bound for the switch, labelled so.
-Sequences already tracked (result file present) are reused; a failing sequence is reported and
-the others still count.
+Benchmarks (--dataset) and their default split, the one papers report: otb (any subset of
+OTB-100 in --root), dtb70, uav123, uav123_10fps (--root holds data_seq/ and anno/), got10k (val),
+lasot (the 280 test videos), tnl2k (test). Scores follow each toolkit's rule (see
+tanet_jax/evaluation/metrics.py): success AUC, precision at 20 px and normalised precision for
+OTB, DTB70, UAV123, LaSOT and TNL2K; pooled AO, SR0.50 and SR0.75 for GOT-10k. GOT-10k's test
+split has no public boxes: it is tracked and written as the evaluation server's package
+(OUT/<tracker>_got10k_test.zip), and nothing is scored.
+
+Writes OUT/<tracker>-<config digest>/<sequence>.txt (one x,y,w,h line per frame, the toolkits'
+layout) with tracker.json (the full tracker configuration), OUT/report.json (scores, per
+sequence scores, the attention source and checkpoint SHA-256, the configuration, the package
+version, date and machine, failed and missing sequences), success/precision plots and per-sequence
+IoU/confidence timelines (OUT/timelines/). Results of the same configuration are reused; another
+configuration (any --config field, --threshold, --every, attention or checkpoint) gets its own
+folder and is tracked afresh; --force always tracks again. A sequence that cannot be read or
+tracked is reported and skipped, the others are scored, and the exit status is 1; bad arguments
+exit with status 2. Attention is `none` unless you name another: `groundtruth` reads the
+annotations (an upper bound, labelled so), `tanet` needs --checkpoint.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -25,149 +37,166 @@ from typing import Any
 import numpy as np
 from tqdm import tqdm
 
-from tanet_jax.weights import CheckpointError
-from tanet_jax.data.benchmarks import DatasetError, Video, read_benchmark
+from tanet_jax.data.benchmarks import BENCHMARKS, DEFAULT_SPLITS, DatasetError, Video, Warnings, read_benchmark
 from tanet_jax.evaluation import metrics
 from tanet_jax.evaluation.plots import plot_curves, plot_timeline
-from tanet_jax.predict import DEFAULT_CHECKPOINT, LazyFrames
-from tanet_jax.tracking.attention import GroundTruthAttention, NoAttention, TanetAttention
-from tanet_jax.tracking.cf import CorrelationFilterTracker
-from tanet_jax.tracking.joint import JointParams, JointTracker
+from tanet_jax.evaluation.results import TrackerFolder, remove_results, write_got10k_package, write_text_atomic
+from tanet_jax.evaluation.tracker_spec import (CONFIG_HELP, TrackerSpec, add_tracker_arguments, provenance,
+                                               spec_from_args, split_overrides)
+from tanet_jax.frames import LazyFrames
+from tanet_jax.geometry import rect_iou
+from tanet_jax.tracking.build import make_tracker
 from tanet_jax.tracking.run import run_sequence
+from tanet_jax.weights import CheckpointError
+
+KINDS = ("local", "joint")
 
 
 def tracker_label(kind: str, attention: str) -> str:
-    """Result folder name: 'local', or 'joint-<attention>'."""
+    """Result name: 'local', or 'joint-<attention>'."""
     return "local" if kind == "local" else f"joint-{attention}"
 
 
-def make_tracker(kind: str, attention: str, video: Video, predictor: Any, params: JointParams) -> JointTracker:
-    """A fresh tracker for one sequence."""
-    if kind == "local" or attention == "none":
-        provider = NoAttention()
-    elif attention == "groundtruth":
-        provider = GroundTruthAttention(video.boxes, video.absent)
-    else:
-        provider = TanetAttention(predictor)
-    return JointTracker(CorrelationFilterTracker(), provider, params)
-
-
-def _write_atomic(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
-
-
-def track_or_load(kind: str, attention: str, video: Video, out: Path, predictor: Any,
-                  params: JointParams) -> dict[str, Any]:
-    """Boxes, confidences, global-search flags and fps of one sequence (cached on disk)."""
-    folder = out / tracker_label(kind, attention)
-    folder.mkdir(parents=True, exist_ok=True)
-    record, meta = folder / f"{video.name}.txt", folder / f"{video.name}_meta.json"
-    if record.exists() and meta.exists():
-        data = json.loads(meta.read_text())
-        return {"boxes": np.loadtxt(record, delimiter=",", ndmin=2), **data}
-    tracker = make_tracker(kind, attention, video, predictor, params)
+def track_or_load(folder: TrackerFolder, spec: TrackerSpec, video: Video, predictor: Any,
+                  force: bool) -> dict[str, Any]:
+    """Boxes, confidences, global-search flags, times and fps of one sequence (kept on disk)."""
+    if force:
+        remove_results(folder, video.name)
+    elif folder.has(video.name):
+        return folder.load(video.name)
+    tracker = make_tracker(spec.config, spec.attention, boxes=video.boxes, absent=video.absent,
+                           predictor=predictor if spec.attention == "tanet" else None)
     result = run_sequence(tracker, LazyFrames(video.frames), video.boxes[0])
-    data = {"confidence": result.confidence.tolist(), "global_search": result.global_search.tolist(),
-            "fps": result.fps}
-    _write_atomic(meta, json.dumps(data))
-    _write_atomic(record, "\n".join(",".join(f"{v:.3f}" for v in b) for b in result.boxes) + "\n")
-    return {"boxes": result.boxes, **data}
+    folder.save(video.name, result.boxes, result.confidence, result.global_search, result.fps, result.times)
+    return {"boxes": result.boxes, "confidence": result.confidence.tolist(),
+            "global_search": result.global_search.tolist(), "fps": result.fps, "times": result.times.tolist()}
 
 
-def evaluate(dataset: str, root: Path, split: str, kinds: list[str], attention: str, out: Path,
-             checkpoint: str | None, params: JointParams = JointParams()) -> dict[str, Any]:
+def _timeline(out: Path, label: str, video: Video, res: dict[str, Any], threshold: float) -> None:
+    """IoU (where annotated) and confidence per frame, marking global searches."""
+    boxes = np.asarray(res["boxes"], np.float64)
+    keep = ~np.isnan(video.boxes).any(axis=1)
+    iou_line = np.full(len(video), np.nan)
+    iou_line[keep] = rect_iou(boxes[keep], video.boxes[keep])
+    plot_timeline(out / "timelines" / label / f"{video.name}.png", iou_line, np.asarray(res["confidence"]),
+                  np.asarray(res["global_search"], bool), threshold, f"{label} on {video.name}")
+
+
+def load_predictor(spec: TrackerSpec, kinds: list[str]) -> Any:
+    """The TANet predictor when a joint tracker uses it, else None (no model is loaded unasked)."""
+    if spec.attention != "tanet" or "joint" not in kinds:
+        return None
+    from tanet_jax.inference import AttentionPredictor
+
+    return AttentionPredictor.from_checkpoint(spec.checkpoint)
+
+
+def evaluate(dataset: str, root: Path, split: str | None, kinds: list[str], spec: TrackerSpec, out: Path,
+             force: bool = False, timelines: bool = True) -> dict[str, Any]:
     """Track every sequence with every tracker kind; write results, report, plots, timelines."""
-    videos = list(read_benchmark(dataset, root, split))
-    predictor = None
-    if attention == "tanet" and "joint" in kinds:
-        from tanet_jax.inference import AttentionPredictor
-
-        predictor = AttentionPredictor.from_checkpoint(checkpoint or DEFAULT_CHECKPOINT)
+    split = DEFAULT_SPLITS[dataset] if split is None else split
+    warnings = Warnings(skip_failed=True)
+    videos = {v.name: v for v in read_benchmark(dataset, root, split, warnings)}
+    failed = {f"read/{k}": v for k, v in warnings.failed.items()}
+    predictor = load_predictor(spec, kinds)
     out.mkdir(parents=True, exist_ok=True)
-    report: dict[str, Any] = {}
-    curves: dict[str, tuple[np.ndarray, np.ndarray]] = {}
-    failures: list[str] = []
+    package = dataset == "got10k" and split == "test"
+    trackers: dict[str, Any] = {}
+    curves: dict[str, tuple[np.ndarray, np.ndarray | None]] = {}
     for kind in kinds:
-        label = tracker_label(kind, attention)
-        per_sequence: dict[str, Any] = {}
-        succ_curves, prec_curves, fps = [], [], []
-        for video in tqdm(videos, desc=label, unit="seq"):
+        kind_spec = spec.for_kind(kind)
+        label = tracker_label(kind, kind_spec.attention)
+        folder = TrackerFolder(out, label, kind_spec.record(), kind_spec.digest())
+        results: dict[str, dict[str, Any]] = {}
+        for video in tqdm(list(videos.values()), desc=label, unit="seq"):
             try:
-                res = track_or_load(kind, attention, video, out, predictor, params)
+                results[video.name] = track_or_load(folder, kind_spec, video, predictor, force)
             except (DatasetError, ValueError) as e:
-                failures.append(f"{label}/{video.name}: {e}")
+                failed[f"{label}/{video.name}"] = str(e)
                 continue
-            boxes = np.asarray(res["boxes"], np.float64)
-            skip_first = dataset == "got10k"
-            scores = metrics.sequence_metrics(boxes, video.boxes, valid=~video.absent,
-                                              image_size=video.image_size, skip_first=skip_first)
-            scores["fps"] = float(res["fps"])
-            scores["global_searches"] = int(np.sum(res["global_search"]))
-            per_sequence[video.name] = scores
-            keep = ~video.absent & ~np.isnan(video.boxes).any(axis=1)
-            succ_curves.append(metrics.success_curve(metrics.rect_iou(boxes[keep], video.boxes[keep])))
-            prec_curves.append(metrics.precision_curve(metrics.center_error(boxes[keep], video.boxes[keep])))
-            fps.append(float(res["fps"]))
-            iou_line = np.full(len(video), np.nan)
-            iou_line[keep] = metrics.rect_iou(boxes[keep], video.boxes[keep])
-            plot_timeline(out / "timelines" / label / f"{video.name}.png", iou_line,
-                          np.asarray(res["confidence"]), np.asarray(res["global_search"], bool),
-                          params.threshold, f"{label} on {video.name}")
-        if not per_sequence:
-            continue
-        names = list(per_sequence)
-        mean = lambda k: float(np.mean([per_sequence[n][k] for n in names]))
-        report[label] = {
-            "success_auc": mean("success_auc"), "precision": mean("precision"),
-            "norm_precision": mean("norm_precision"), "ao": mean("ao"), "sr50": mean("sr50"),
-            "sr75": mean("sr75"), "fps": float(np.mean(fps)), "per_sequence": per_sequence,
-            "attention": "none" if kind == "local" else attention,
-            "upper_bound": kind == "joint" and attention == "groundtruth",
-        }
-        curves[label] = (np.mean(succ_curves, axis=0), np.mean(prec_curves, axis=0))  # the toolkit's averaging
-    if failures:
-        report["_failures"] = failures
-    _write_atomic(out / "report.json", json.dumps(report, indent=2))
+            if timelines and not package:
+                _timeline(out, label, video, results[video.name], float(spec.config["joint"]["threshold"]))
+        entry: dict[str, Any] = {"results": str(folder.path), **kind_spec.record(),
+                                 "upper_bound": kind_spec.attention == "groundtruth",
+                                 "fps": float(np.mean([r["fps"] for r in results.values()])) if results else None}
+        if package:
+            pkg = {n: (np.asarray(r["boxes"]), np.asarray(r.get("times") or [1.0 / r["fps"]] * len(r["boxes"])))
+                   for n, r in results.items()}
+            if pkg:
+                entry["package"] = str(write_got10k_package(folder.path / "got10k_test", pkg,
+                                                            out / f"{label}_got10k_test.zip"))
+        elif results:
+            scores = metrics.score_benchmark(dataset, {n: r["boxes"] for n, r in results.items()}, videos)
+            for n, r in results.items():
+                scores["per_sequence"][n]["fps"] = float(r["fps"])
+                scores["per_sequence"][n]["global_searches"] = int(np.sum(r["global_search"]))
+            entry.update(scores)
+            curves[label] = (np.asarray(scores["success_curve"]),
+                             np.asarray(scores["precision_curve"]) if "precision_curve" in scores else None)
+        trackers[label] = entry
+    report = {"benchmark": dataset, "split": split, "root": str(root), "rule": metrics.RULES[dataset],
+              "scored": not package, "sequences": len(videos), "trackers": trackers, "failed": failed,
+              "missing": list(warnings.missing), "provenance": provenance()}
+    write_text_atomic(out / "report.json", json.dumps(report, indent=2))
     if curves:
-        plot_curves(out, curves)
+        plot_curves(out, curves, f"OPE on {dataset} {split}")
     return report
+
+
+def summary_line(label: str, entry: dict[str, Any]) -> str:
+    """One printed line of scores (the benchmark's own numbers)."""
+    bound = " (upper bound)" if entry["upper_bound"] else ""
+    fps = f"{entry['fps']:.1f} fps" if entry.get("fps") is not None else ""
+    if "package" in entry:
+        return f"{label:24s} server package {entry['package']}  {fps}"
+    if "ao" in entry and "success_auc" not in entry:
+        return f"{label:24s} AO {entry['ao']:.3f}  SR0.50 {entry['sr50']:.3f}  SR0.75 {entry['sr75']:.3f}  {fps}{bound}"
+    if "success_auc" in entry:
+        return (f"{label:24s} AUC {entry['success_auc']:.3f}  P@20 {entry['precision']:.3f}  "
+                f"nP {entry['norm_precision']:.3f}  {fps}{bound}")
+    return f"{label:24s} nothing scored"
 
 
 def main(argv: list[str] | None = None) -> int:
     """CLI entry point."""
-    parser = argparse.ArgumentParser(prog="python -m tanet_jax.evaluate", description=__doc__,
+    parser = argparse.ArgumentParser(prog="python -m tanet_jax.evaluate", description=__doc__, epilog=CONFIG_HELP,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--dataset", required=True, choices=("otb", "got10k", "lasot", "tnl2k"))
-    parser.add_argument("--root", required=True, help="the benchmark's folder (otb: any subset of sequences)")
-    parser.add_argument("--split", default="all", help="got10k: train/val/test; lasot: train/test/all")
-    parser.add_argument("--trackers", default="local,joint", help="comma-separated: local, joint")
-    parser.add_argument("--attention", default="tanet", choices=("tanet", "groundtruth", "none"))
-    parser.add_argument("--checkpoint", help=f"generator checkpoint for tanet attention (default {DEFAULT_CHECKPOINT})")
-    parser.add_argument("--threshold", type=float, default=JointParams.threshold,
-                        help="global search when the previous confidence is under this")
-    parser.add_argument("--every", type=int, default=0, help="also search globally every k frames")
-    parser.add_argument("--out", required=True)
-    args = parser.parse_args(argv)
+    parser.add_argument("--dataset", required=True, choices=BENCHMARKS, help="which benchmark --root holds")
+    parser.add_argument("--root", required=True, help="the benchmark's folder")
+    parser.add_argument("--split", default=None, help="default: the split papers report "
+                        + ", ".join(f"{k} {v}" for k, v in DEFAULT_SPLITS.items() if v != "all")
+                        + "; got10k test writes the server's package")
+    parser.add_argument("--trackers", default="local,joint", help="comma-separated: local, joint (default: both)")
+    add_tracker_arguments(parser)
+    parser.add_argument("--out", required=True, help="output folder (results, report.json, plots)")
+    parser.add_argument("--force", action="store_true", help="track again even where results of the same "
+                        "configuration are on disk")
+    parser.add_argument("--no-timelines", action="store_true", help="skip the per-sequence timeline plots")
+    try:
+        rest, overrides = split_overrides(sys.argv[1:] if argv is None else argv)
+    except ValueError as e:
+        parser.error(str(e))
+    args = parser.parse_args(rest)
     kinds = [k.strip() for k in args.trackers.split(",") if k.strip()]
-    if not kinds or any(k not in ("local", "joint") for k in kinds):
+    if not kinds or any(k not in KINDS for k in kinds):
         parser.error(f"--trackers takes local and/or joint, got {args.trackers!r}")
     try:
-        report = evaluate(args.dataset, Path(args.root), args.split, kinds, args.attention, Path(args.out),
-                          args.checkpoint, JointParams(threshold=args.threshold, every=args.every))
+        spec = spec_from_args(args, overrides)
+        report = evaluate(args.dataset, Path(args.root), args.split, kinds, spec, Path(args.out), args.force,
+                          not args.no_timelines)
     except (CheckpointError, DatasetError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-    for label, r in report.items():
-        if label.startswith("_"):
-            continue
-        bound = " (upper bound)" if r["upper_bound"] else ""
-        print(f"{label:24s} AUC {r['success_auc']:.3f}  P@20 {r['precision']:.3f}  nP {r['norm_precision']:.3f}  "
-              f"AO {r['ao']:.3f}  SR50 {r['sr50']:.3f}  {r['fps']:.1f} fps{bound}")
-    for line in report.get("_failures", []):
-        print(f"failed: {line}", file=sys.stderr)
-    return 1 if report.get("_failures") else 0
+    print(f"{report['benchmark']} {report['split']}: {report['sequences']} sequences, rule '{report['rule']}'")
+    for label, entry in report["trackers"].items():
+        print(summary_line(label, entry))
+        print(f"{'':24s} attention: {entry['attention_source']}")
+    if report["missing"]:
+        print(f"not in {args.root}: {len(report['missing'])} sequences of the benchmark (listed in report.json)")
+    for where, message in report["failed"].items():
+        print(f"failed: {where}: {message}", file=sys.stderr)
+    print(f"report: {Path(args.out) / 'report.json'}")
+    return 1 if report["failed"] else 0
 
 
 if __name__ == "__main__":

@@ -11,7 +11,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from tanet_jax.evaluation.metrics import NBINS_CE, NBINS_IOU  # noqa: E402
+from tanet_jax.evaluation.metrics import NBINS_CE  # noqa: E402
 
 
 def _save(fig, path: Path) -> None:
@@ -23,19 +23,24 @@ def _save(fig, path: Path) -> None:
     os.replace(tmp, path)
 
 
-def plot_curves(out: Path, curves: dict[str, tuple[np.ndarray, np.ndarray]]) -> None:
-    """OUT/success_plot.png and OUT/precision_plot.png, legends with AUC and P@20."""
+def plot_curves(out: Path, curves: dict[str, tuple[np.ndarray, np.ndarray | None]], title: str = "OPE") -> None:
+    """OUT/success_plot.png (legend: AUC, or AO for GOT-10k's 101-bin curve) and, where the
+    benchmark has one, OUT/precision_plot.png (legend: precision at 20 px)."""
     fig, ax = plt.subplots(figsize=(5, 4))
     for label, (succ, _) in sorted(curves.items(), key=lambda kv: -np.mean(kv[1][0])):
-        ax.plot(np.linspace(0, 1, NBINS_IOU), succ, label=f"{label} [{np.mean(succ):.3f}]")
-    ax.set(xlabel="overlap threshold", ylabel="success rate", title="Success plots of OPE", xlim=(0, 1), ylim=(0, 1))
+        succ = np.asarray(succ)
+        ax.plot(np.linspace(0, 1, len(succ)), succ, label=f"{label} [{np.mean(succ):.3f}]")
+    ax.set(xlabel="overlap threshold", ylabel="success rate", title=f"Success plots of {title}", xlim=(0, 1), ylim=(0, 1))
     ax.legend(loc="lower left", fontsize=8)
     ax.grid(alpha=0.3)
     _save(fig, out / "success_plot.png")
+    with_prec = {k: np.asarray(p) for k, (_, p) in curves.items() if p is not None}
+    if not with_prec:
+        return
     fig, ax = plt.subplots(figsize=(5, 4))
-    for label, (_, prec) in sorted(curves.items(), key=lambda kv: -kv[1][1][20]):
-        ax.plot(np.arange(NBINS_CE), prec, label=f"{label} [{prec[20]:.3f}]")
-    ax.set(xlabel="location error threshold (px)", ylabel="precision", title="Precision plots of OPE",
+    for label, prec in sorted(with_prec.items(), key=lambda kv: -kv[1][20]):
+        ax.plot(np.arange(len(prec)), prec, label=f"{label} [{prec[20]:.3f}]")
+    ax.set(xlabel="location error threshold (px)", ylabel="precision", title=f"Precision plots of {title}",
            xlim=(0, NBINS_CE - 1), ylim=(0, 1))
     ax.legend(loc="lower right", fontsize=8)
     ax.grid(alpha=0.3)

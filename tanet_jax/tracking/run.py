@@ -19,6 +19,7 @@ class TrackResult:
     confidence: np.ndarray
     global_search: np.ndarray
     fps: float
+    times: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros(0))  # seconds per frame (0: init)
     candidates: list[list[np.ndarray]] = dataclasses.field(default_factory=list)
 
 
@@ -31,8 +32,11 @@ def run_sequence(tracker: JointTracker, frames: Sequence[np.ndarray], init_box: 
     fired = np.zeros(n, bool)
     candidates: list[list[np.ndarray]] = [[]]
     boxes[0] = init_box
+    times = np.zeros(n)
     first = frames[0]
+    t0 = time.perf_counter()
     tracker.initialize(first, init_box)
+    times[0] = time.perf_counter() - t0
     if on_frame:
         on_frame(0, first, {"box": boxes[0], "confidence": 1.0, "global_search": False, "candidates": [],
                             "attention": None})
@@ -41,9 +45,10 @@ def run_sequence(tracker: JointTracker, frames: Sequence[np.ndarray], init_box: 
         frame = frames[i]
         t0 = time.perf_counter()
         out = tracker.track(frame)
-        elapsed += time.perf_counter() - t0
+        times[i] = time.perf_counter() - t0
+        elapsed += times[i]
         boxes[i], conf[i], fired[i] = out["box"], out["confidence"], out["global_search"]
         candidates.append(out["candidates"])
         if on_frame:
             on_frame(i, frame, out)
-    return TrackResult(boxes, conf, fired, (n - 1) / max(elapsed, 1e-9), candidates)
+    return TrackResult(boxes, conf, fired, (n - 1) / max(elapsed, 1e-9), times, candidates)

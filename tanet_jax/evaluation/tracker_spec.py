@@ -1,0 +1,195 @@
+"""Which tracker produced a set of results: its full config (from a config file plus
+`--config.key=value` overrides), the attention source and the checkpoint's SHA-256, hashed so
+that results of one configuration are never reused for another."""
+
+from __future__ import annotations
+
+import ast
+import dataclasses
+import datetime
+import hashlib
+import importlib.util
+import json
+import platform
+from importlib import metadata
+from pathlib import Path
+from typing import Any, Sequence
+
+import ml_collections
+
+from tanet_jax.tracking import build
+
+DESCRIPTIONS = {
+    "none": "none (the local tracker alone, no global search candidates)",
+    "groundtruth": "groundtruth (box masks from the annotations: an upper bound, not a tracker)",
+    "correlation": "correlation (the local tracker's own response over the whole frame)",
+}
+
+
+def load_config(path: str | Path | None) -> ml_collections.ConfigDict:
+    """The tracker config of a Python file's get_config(), or build.default_config() for None."""
+    if path is None:
+        return build.default_config()
+    path = Path(path)
+    if not path.is_file():
+        raise ValueError(f"{path}: no such tracker config file (see experiments/configs/tracking/default.py)")
+    spec = importlib.util.spec_from_file_location(f"_tracker_config_{path.stem}", path)
+    module = importlib.util.module_from_spec(spec)
+    try:
+        spec.loader.exec_module(module)
+    except Exception as e:  # the user's file: say which one failed and why
+        raise ValueError(f"{path}: cannot load the config file ({type(e).__name__}: {e})") from None
+    if not hasattr(module, "get_config"):
+        raise ValueError(f"{path}: a tracker config file defines get_config()")
+    return module.get_config()
+
+
+def split_overrides(argv: Sequence[str]) -> tuple[list[str], list[tuple[str, str]]]:
+    """Separate `--config.a.b=value` (or `--config.a.b value`) from the other arguments."""
+    rest, overrides = [], []
+    items = list(argv)
+    i = 0
+    while i < len(items):
+        arg = items[i]
+        if arg.startswith("--config."):
+            key, eq, value = arg[len("--config."):].partition("=")
+            if not eq:
+                if i + 1 >= len(items):
+                    raise ValueError(f"--config.{key} needs a value (--config.{key}=VALUE)")
+                value, i = items[i + 1], i + 1
+            overrides.append((key, value))
+        else:
+            rest.append(arg)
+        i += 1
+    return rest, overrides
+
+
+def _parse_value(text: str) -> Any:
+    """A Python literal (number, bool, tuple, ...) or, failing that, the string itself."""
+    try:
+        return ast.literal_eval(text)
+    except (ValueError, SyntaxError):
+        return text
+
+
+def apply_overrides(config: ml_collections.ConfigDict, overrides: Sequence[tuple[str, str]]) -> None:
+    """Set each dotted key; an unknown key or a value of the wrong type is a ValueError naming it."""
+    for key, text in overrides:
+        *parents, leaf = key.split(".")
+        node = config
+        for part in parents:
+            if not isinstance(node, ml_collections.ConfigDict) or part not in node:
+                raise ValueError(f"--config.{key}: unknown key {part!r}; known: {sorted(node.keys())}")
+            node = node[part]
+        if not isinstance(node, ml_collections.ConfigDict) or leaf not in node:
+            known = sorted(node.keys()) if isinstance(node, ml_collections.ConfigDict) else []
+            raise ValueError(f"--config.{key}: unknown key {leaf!r}; known: {known}")
+        value = _parse_value(text)
+        if isinstance(node[leaf], tuple) and isinstance(value, list):
+            value = tuple(value)
+        try:
+            node[leaf] = value
+        except (TypeError, ValueError) as e:
+            raise ValueError(f"--config.{key}={text}: {e}") from None
+
+
+def file_sha256(path: str | Path) -> str:
+    """SHA-256 of a file, or of a directory's files (sorted relative paths and contents)."""
+    path = Path(path)
+    h = hashlib.sha256()
+    files = [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file())
+    for f in files:
+        if f != path:
+            h.update(str(f.relative_to(path)).encode() + b"\0")
+        with open(f, "rb") as fh:
+            for chunk in iter(lambda: fh.read(1 << 20), b""):
+                h.update(chunk)
+    return h.hexdigest()
+
+
+@dataclasses.dataclass(frozen=True)
+class TrackerSpec:
+    """One tracker configuration: settings, attention name and checkpoint (path and SHA-256)."""
+
+    config: dict[str, Any]
+    attention: str = "none"
+    checkpoint: str | None = None
+    checkpoint_sha256: str | None = None
+
+    @classmethod
+    def create(cls, config: ml_collections.ConfigDict | dict[str, Any], attention: str,
+               checkpoint: str | None = None) -> "TrackerSpec":
+        """Check the attention name and checkpoint, hash the checkpoint."""
+        if attention not in build.ATTENTIONS:
+            raise ValueError(f"unknown attention {attention!r}; choose one of {', '.join(build.ATTENTIONS)}")
+        if attention == "tanet" and not checkpoint:
+            raise ValueError("--attention tanet needs --checkpoint DIR (converted official weights or your "
+                             "own training's generator); no model is used unless you name it")
+        if checkpoint and attention == "tanet" and not Path(checkpoint).exists():
+            raise ValueError(f"{checkpoint}: no such checkpoint")
+        sha = file_sha256(checkpoint) if checkpoint and attention == "tanet" else None
+        plain = config.to_dict() if isinstance(config, ml_collections.ConfigDict) else dict(config)
+        return cls(json.loads(json.dumps(plain)), attention, checkpoint if attention == "tanet" else None, sha)
+
+    def for_kind(self, kind: str) -> "TrackerSpec":
+        """The spec a tracker kind runs: 'local' never uses attention."""
+        return self if kind == "joint" else dataclasses.replace(self, attention="none", checkpoint=None,
+                                                                checkpoint_sha256=None)
+
+    def attention_source(self) -> str:
+        """Which model gave the attention, in words (with the checkpoint's SHA-256)."""
+        if self.attention == "tanet":
+            return f"tanet (TANet generator from {self.checkpoint}, sha256 {self.checkpoint_sha256})"
+        return DESCRIPTIONS.get(self.attention, self.attention)
+
+    def record(self) -> dict[str, Any]:
+        """Everything that decides the boxes (what the digest hashes), plus the checkpoint path."""
+        return {"attention": self.attention, "attention_source": self.attention_source(),
+                "checkpoint": self.checkpoint, "checkpoint_sha256": self.checkpoint_sha256, "config": self.config}
+
+    def digest(self) -> str:
+        """12 hex digits of the SHA-256 of config, attention and checkpoint content (not its path)."""
+        key = {"attention": self.attention, "checkpoint_sha256": self.checkpoint_sha256, "config": self.config}
+        return hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:12]
+
+
+def provenance() -> dict[str, Any]:
+    """Package version, date and machine, for report.json."""
+    try:
+        version = metadata.version("tanet-jax")
+    except metadata.PackageNotFoundError:
+        version = "unknown (not installed)"
+    return {"package": "tanet-jax", "version": version,
+            "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+            "machine": {"node": platform.node(), "system": platform.platform(), "processor": platform.machine(),
+                        "python": platform.python_version()}}
+
+
+CONFIG_HELP = ("Tracker settings: --config FILE (a Python file whose get_config() returns them; default: "
+               "tanet_jax.tracking.build.default_config(), as in experiments/configs/tracking/default.py) and "
+               "--config.SECTION.KEY=VALUE to override one field (e.g. --config.joint.threshold=0.3).")
+
+
+def add_tracker_arguments(parser: Any) -> None:
+    """The tracker flags track and evaluate share (same names, same defaults)."""
+    parser.add_argument("--config", metavar="FILE", help="tracker config file (default: the built-in defaults); "
+                        "override fields with --config.SECTION.KEY=VALUE")
+    parser.add_argument("--attention", default="none", choices=build.ATTENTIONS,
+                        help="what proposes global-search candidates (default: none, the local tracker alone); "
+                             "groundtruth is an upper bound; tanet needs --checkpoint")
+    parser.add_argument("--checkpoint", metavar="DIR", help="TANet generator checkpoint for --attention tanet "
+                        "(required with it; never used otherwise)")
+    parser.add_argument("--threshold", type=float, default=None,
+                        help="global search when the previous confidence is under this (sets joint.threshold; "
+                             "default: the config's)")
+    parser.add_argument("--every", type=int, default=None,
+                        help="also search globally every k frames (sets joint.every; default: the config's)")
+
+
+def spec_from_args(args: Any, overrides: Sequence[tuple[str, str]]) -> TrackerSpec:
+    """The TrackerSpec the shared flags describe (ValueError with a one-line reason if they can't)."""
+    config = load_config(args.config)
+    apply_overrides(config, overrides)
+    flags = [(f"joint.{k}", str(v)) for k, v in (("threshold", args.threshold), ("every", args.every)) if v is not None]
+    apply_overrides(config, flags)
+    return TrackerSpec.create(config, args.attention, args.checkpoint)
