@@ -6,7 +6,7 @@ Recognised state_dicts (by their keys, or `--kind`):
   c3d                       a Sports-1M C3D (initialises the motion trunks)
   appearance_discriminator  the release's appearance D (conv1.0 ... fc5.1)
   motion_discriminator      the release's motion D (C3D trunk, conv_2D.0, fc4.0, fc5.1)
-torch is needed here only: `pip install torch==2.13.0`.
+Reading PyTorch files needs torch: `pip install torch==2.13.0` (or the `convert` extra).
 """
 
 from __future__ import annotations
@@ -15,7 +15,9 @@ import argparse
 import dataclasses
 import hashlib
 import pickle
+import re
 import sys
+import zipfile
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
@@ -287,6 +289,11 @@ def load_torch_state_dict(path: str | Path, trust_checkpoint: bool = False) -> d
     path = Path(path)
     if not path.is_file():
         raise ConversionError(f"{path}: no such file")
+    if not is_torch_save_file(path):
+        raise ConversionError(
+            f"{path}: not a PyTorch checkpoint (torch.save writes a zip archive holding data.pkl, "
+            "or a legacy pickle that starts with torch's magic number; this file is neither)"
+        )
     try:
         obj = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as e:
@@ -294,12 +301,50 @@ def load_torch_state_dict(path: str | Path, trust_checkpoint: bool = False) -> d
             raise ConversionError(
                 f"{path}: this file needs full unpickling, which can run arbitrary code from the "
                 "file. It was refused. If you trust its source, pass --trust-checkpoint. "
-                f"(torch said: {str(e).splitlines()[0]})"
+                f"(torch said: {_first_line(e)})"
             ) from None
-        obj = torch.load(path, map_location="cpu", weights_only=False)
+        try:
+            obj = torch.load(path, map_location="cpu", weights_only=False)
+        except Exception as e2:  # noqa: BLE001 - torch raises many types for corrupt files
+            raise ConversionError(
+                f"{path}: not a readable torch.save file, even fully unpickled "
+                f"({type(e2).__name__}: {_first_line(e2)})"
+            ) from None
     except Exception as e:  # noqa: BLE001 - torch raises many types for corrupt files
-        raise ConversionError(f"{path}: not a readable torch.save file ({type(e).__name__}: {e})") from None
+        raise ConversionError(
+            f"{path}: not a readable torch.save file ({type(e).__name__}: {_first_line(e)})"
+        ) from None
     return _to_numpy_state_dict(obj, path)
+
+
+# torch.save's legacy (non-zip) format starts with this number, pickled.
+_TORCH_LEGACY_MAGIC = 0x1950A86A20F9469CFC6C
+
+
+class _NoGlobalsUnpickler(pickle.Unpickler):
+    """Reads plain values only: any class or function reference is refused, so nothing runs."""
+
+    def find_class(self, module: str, name: str) -> Any:
+        raise pickle.UnpicklingError(f"global {module}.{name} refused")
+
+
+def is_torch_save_file(path: str | Path) -> bool:
+    """Whether a file has torch.save's layout (zip with data.pkl, or the legacy magic number)."""
+    if zipfile.is_zipfile(path):
+        with zipfile.ZipFile(path) as archive:
+            return any(n == "data.pkl" or n.endswith("/data.pkl") for n in archive.namelist())
+    with open(path, "rb") as f:
+        try:
+            first = _NoGlobalsUnpickler(f).load()
+        except Exception:  # noqa: BLE001 - any failure means: not torch's legacy header
+            return False
+    return isinstance(first, int) and first == _TORCH_LEGACY_MAGIC
+
+
+def _first_line(error: BaseException) -> str:
+    """The first line of an exception's message, so errors stay one line."""
+    lines = re.sub(r"\x1b\[[0-9;]*m", "", str(error)).strip().splitlines()  # torch bolds with ANSI codes
+    return lines[0].strip() if lines else type(error).__name__
 
 
 def _to_numpy_state_dict(obj: Any, path: Path) -> dict[str, np.ndarray]:
@@ -360,30 +405,39 @@ def convert_file(
 
 
 def main(argv: list[str] | None = None) -> int:
-    """CLI entry point."""
+    """CLI entry point: parse flags, convert, print the report; errors are one line, exit 2."""
     parser = argparse.ArgumentParser(
         prog="python -m tanet_jax.convert",
         description=__doc__,
+        epilog="example: python -m tanet_jax.convert --torch-checkpoint TANet_model.pkl "
+               "--output checkpoints/tanet_official",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--torch-checkpoint", required=True, help="file written by torch.save")
-    parser.add_argument("--output", required=True, help="directory to write (must not exist)")
-    parser.add_argument("--kind", choices=KINDS, help="what the file holds (default: from its keys)")
+    parser.add_argument("--torch-checkpoint", required=True, metavar="FILE",
+                        help="file written by torch.save (required)")
+    parser.add_argument("--output", required=True, metavar="DIR",
+                        help="checkpoint directory to write, atomically (required; must not exist "
+                             "unless --overwrite)")
+    parser.add_argument("--kind", choices=KINDS, help="what the file holds (default: recognised from its keys)")
     parser.add_argument("--preset", default="official", choices=sorted(PRESETS),
-                        help="model sizes the weights are for (default: official)")
-    parser.add_argument("--input-size", type=int, help="network input size (default: the preset's)")
+                        help="model sizes the weights are for (default: %(default)s)")
+    parser.add_argument("--input-size", type=int, metavar="N",
+                        help="network input size (default: the preset's, 300 for official)")
     parser.add_argument("--allow-partial", action="store_true",
-                        help="convert what matches; report missing, unexpected and mis-shaped keys")
+                        help="convert what matches and record missing, unexpected and mis-shaped keys "
+                             "in the meta (default: off, any mismatch is an error)")
     parser.add_argument("--trust-checkpoint", action="store_true",
-                        help="allow full unpickling (can run code from the file)")
-    parser.add_argument("--overwrite", action="store_true", help="replace an existing --output")
+                        help="allow full unpickling, which can run code from the file (default: off, "
+                             "files are read with torch.load(weights_only=True))")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="replace an existing --output (default: off)")
     args = parser.parse_args(argv)
     overrides = {"input_size": args.input_size} if args.input_size else {}
-    config = get_preset(args.preset, **overrides)
     try:
+        config = get_preset(args.preset, **overrides)
         result = convert_file(args.torch_checkpoint, args.output, config, args.kind,
                               args.allow_partial, args.trust_checkpoint, args.overwrite)
-    except (ConversionError, FileExistsError) as e:
+    except (ConversionError, FileExistsError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     print(result.report())

@@ -20,6 +20,7 @@ from tanet_jax.data.synthetic import SYNTHETIC_PRESETS, make_video
 from tanet_jax.inference import AttentionPredictor
 from tanet_jax.models import Generator
 from tanet_jax.visualize import heatmap_overlay, map_to_uint8, write_png_atomic
+from tanet_jax.weights import CheckpointError
 
 
 def fresh_predictor(preset: str, seed: int) -> AttentionPredictor:
@@ -32,25 +33,40 @@ def fresh_predictor(preset: str, seed: int) -> AttentionPredictor:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """CLI entry point."""
+    """CLI entry point: load or initialise a generator, write its maps; errors are one line, exit 2."""
     parser = argparse.ArgumentParser(prog="python -m tanet_jax.demo", description=__doc__,
+                                     epilog="example: python -m tanet_jax.demo --checkpoint "
+                                            "runs/synthetic/generator --out demo_out",
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--out", default="demo_out", help="output directory (default: demo_out)")
-    parser.add_argument("--checkpoint", help="generator checkpoint directory (default: fresh init)")
+    parser.add_argument("--out", default="demo_out", metavar="DIR", help="output directory (default: %(default)s)")
+    parser.add_argument("--checkpoint", metavar="DIR",
+                        help="generator checkpoint directory, converted or trained (default: none, a fresh init)")
     parser.add_argument("--preset", default="small", choices=sorted(PRESETS),
-                        help="model size for a fresh init (default: small)")
+                        help="model size for a fresh init (default: %(default)s)")
     parser.add_argument("--data", default="tiny", choices=sorted(SYNTHETIC_PRESETS),
-                        help="synthetic dataset preset the clip is drawn from (default: tiny)")
-    parser.add_argument("--video", type=int, default=0, help="video index in that dataset")
-    parser.add_argument("--seed", type=int, default=0, help="initialisation seed")
+                        help="synthetic dataset preset the clip is drawn from (default: %(default)s)")
+    parser.add_argument("--video", type=int, default=0, help="video index in that dataset (default: %(default)s)")
+    parser.add_argument("--seed", type=int, default=0, help="initialisation seed (default: %(default)s)")
     args = parser.parse_args(argv)
 
-    if args.checkpoint:
-        predictor = AttentionPredictor.from_checkpoint(args.checkpoint)
-    else:
-        predictor = fresh_predictor(args.preset, args.seed)
-    video = make_video(SYNTHETIC_PRESETS[args.data], args.video)
     out = Path(args.out)
+    if out.exists() and not out.is_dir():
+        print(f"error: --out {out}: exists and is not a directory", file=sys.stderr)
+        return 2
+    num_videos = SYNTHETIC_PRESETS[args.data].num_videos
+    if not 0 <= args.video < num_videos:
+        print(f"error: --video {args.video}: the {args.data!r} dataset has videos 0..{num_videos - 1}",
+              file=sys.stderr)
+        return 2
+    try:
+        if args.checkpoint:
+            predictor = AttentionPredictor.from_checkpoint(args.checkpoint)
+        else:
+            predictor = fresh_predictor(args.preset, args.seed)
+    except CheckpointError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    video = make_video(SYNTHETIC_PRESETS[args.data], args.video)
     out.mkdir(parents=True, exist_ok=True)
     frames, boxes = video["frames"], video["boxes"]
     for j, attention in tqdm(predictor.predict_sequence(list(frames), boxes[0]),

@@ -61,17 +61,24 @@ def save_model(
 def read_meta(directory: str | os.PathLike) -> dict[str, Any]:
     """The JSON description of a checkpoint, with a clear error for anything else."""
     path = Path(directory).absolute()
+    if path.is_file():
+        raise CheckpointError(
+            f"{path}: a file, not a tanet-jax checkpoint directory; convert PyTorch files with "
+            "`python -m tanet_jax.convert --torch-checkpoint FILE --output DIR`"
+        )
     if not path.is_dir():
         raise CheckpointError(f"{path}: no such checkpoint directory")
     if not (path / "meta").is_dir() or not (path / "variables").is_dir():
+        hint = "convert PyTorch files with `python -m tanet_jax.convert`"
+        if (path / "generator" / "meta").is_dir():
+            hint = f"a training run keeps its trained generator in {path / 'generator'}"
         raise CheckpointError(
-            f"{path}: not a tanet-jax checkpoint (expected 'meta/' and 'variables/' inside); "
-            "convert PyTorch files with `python -m tanet_jax.convert`"
+            f"{path}: not a tanet-jax checkpoint (expected 'meta/' and 'variables/' inside); {hint}"
         )
-    with ocp.Checkpointer(ocp.CompositeCheckpointHandler()) as ckptr:
-        meta = ckptr.restore(path, args=ocp.args.Composite(meta=ocp.args.JsonRestore()))["meta"]
-    if meta.get("format") != FORMAT:
-        raise CheckpointError(f"{path}/meta: format is {meta.get('format')!r}, expected {FORMAT!r}")
+    meta = _restore(path, meta=ocp.args.JsonRestore())["meta"]
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+        found = meta.get("format") if isinstance(meta, dict) else type(meta).__name__
+        raise CheckpointError(f"{path}/meta: format is {found!r}, expected {FORMAT!r}")
     return meta
 
 
@@ -79,9 +86,22 @@ def load_model(directory: str | os.PathLike) -> tuple[dict[str, Any], ModelConfi
     """(variables as numpy, model config, meta) of a checkpoint written by save_model."""
     path = Path(directory).absolute()
     meta = read_meta(path)
-    with ocp.Checkpointer(ocp.CompositeCheckpointHandler()) as ckptr:
-        restored = ckptr.restore(
-            path, args=ocp.args.Composite(variables=ocp.args.StandardRestore())
-        )
+    restored = _restore(path, variables=ocp.args.StandardRestore())
     variables = jax.tree.map(np.asarray, restored["variables"])
-    return variables, ModelConfig.from_dict(meta["model_config"]), meta
+    try:
+        config = ModelConfig.from_dict(meta["model_config"])
+    except (KeyError, TypeError, ValueError) as e:
+        raise CheckpointError(f"{path}/meta: no valid model_config ({e})") from None
+    return variables, config, meta
+
+
+def _restore(path: Path, **items: Any) -> Any:
+    """Restore some items of a checkpoint; a damaged one is a CheckpointError naming the path."""
+    try:
+        with ocp.Checkpointer(ocp.CompositeCheckpointHandler()) as ckptr:
+            return ckptr.restore(path, args=ocp.args.Composite(**items))
+    except Exception as e:  # noqa: BLE001 - orbax and tensorstore raise many types for bad files
+        first = str(e).strip().splitlines()[0] if str(e).strip() else ""
+        raise CheckpointError(
+            f"{path}: unreadable {'/'.join(items)} ({type(e).__name__}: {first})"
+        ) from None

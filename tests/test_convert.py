@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import collections
+import pickle
+import re
+import zipfile
 
 import numpy as np
 import pytest
@@ -151,6 +154,57 @@ def test_cli_errors_are_messages_not_tracebacks(tmp_path, capsys):
     assert "expected a state_dict" in capsys.readouterr().err
     assert not (tmp_path / "o").exists()
 
+
+
+@pytest.mark.parametrize("trust", [False, True])
+@pytest.mark.parametrize("content", ["text", "plain_pickle", "zip", "empty"])
+def test_a_file_that_is_not_a_checkpoint_is_named_so(tmp_path, capsys, content, trust):
+    """Not torch.save's layout: one line saying so, never a suggestion to trust it, nothing written."""
+    path = tmp_path / f"{content}.pkl"
+    if content == "text":
+        path.write_text("hello world\n")
+    elif content == "plain_pickle":
+        path.write_bytes(pickle.dumps({"conv1.weight": np.zeros(3)}))
+    elif content == "zip":
+        with zipfile.ZipFile(path, "w") as archive:
+            archive.writestr("notes.txt", "not a model")
+    else:
+        path.write_bytes(b"")
+    out = tmp_path / "o"
+    argv = ["--torch-checkpoint", str(path), "--output", str(out)] + (["--trust-checkpoint"] if trust else [])
+    assert convert.main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("error: ")
+    assert f"{path}: not a PyTorch checkpoint" in err
+    assert "--trust-checkpoint" not in err
+    assert not out.exists()
+
+
+def test_trusted_file_that_fails_to_unpickle_is_one_line(tmp_path, capsys):
+    """A torch.save file whose class is gone: with --trust-checkpoint, a message, not a traceback."""
+    path = tmp_path / "gone.pkl"
+    torch.save({"w": torch.zeros(2), "extra": Payload()}, path)
+    data = path.read_bytes().replace(b"Payload", b"Nowhere")  # the class it names no longer exists
+    path.write_bytes(data)
+    out = tmp_path / "o"
+    assert convert.main(["--torch-checkpoint", str(path), "--output", str(out)]) == 2
+    assert "--trust-checkpoint" in capsys.readouterr().err  # a real checkpoint: trusting it is the way on
+    assert convert.main(["--torch-checkpoint", str(path), "--output", str(out), "--trust-checkpoint"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "not a readable torch.save file, even fully unpickled" in err
+    assert not out.exists()
+
+
+def test_help_lists_every_default(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        convert.main(["--help"])
+    assert exit_info.value.code == 0
+    options = capsys.readouterr().out.split("options:", 1)[1]
+    entries = [e for e in re.split(r"\n  (?=-)", options) if e.strip().startswith("--")]  # one per option
+    helps = {e.split()[0]: " ".join(e.split()) for e in entries}
+    for flag in ("--kind", "--preset", "--input-size", "--allow-partial", "--trust-checkpoint", "--overwrite"):
+        assert "default" in helps[flag], flag
+    assert "(default: official)" in helps["--preset"]
 
 def test_partial_checkpoint_is_refused_for_inference(tmp_path, generator_sd):
     sd = dict(generator_sd)
