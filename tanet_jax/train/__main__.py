@@ -92,5 +92,11 @@ def main(argv: list[str]) -> None:
         print(f"final evaluation: {summary_line(evaluation)}")
 
 
-if __name__ == "__main__":
+
+def run() -> None:
+    """Console-script entry point (tanet-train): absl parses the flags, then calls main."""
     app.run(main)
+
+
+if __name__ == "__main__":
+    run()
