@@ -92,7 +92,6 @@ def main(argv: list[str]) -> None:
         print(f"final evaluation: {summary_line(evaluation)}")
 
 
-
 def run() -> None:
     """Console-script entry point (tanet-train): absl parses the flags, then calls main."""
     app.run(main)
