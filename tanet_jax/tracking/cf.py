@@ -44,6 +44,9 @@ class CFParams:
     beta: float = 10.0
     mu_max: float = 1e4
     support: float = 1.0  # bacf: filter support = target size * support
+    hist_weight: float = 0.0  # weight of the colour-histogram response in the merged response (Staple)
+    hist_bins: int = 32  # colour-histogram bins per channel
+    hist_rate: float = 0.04  # the histograms' learning rate
 
 
 def crop(frame: np.ndarray, center: Sequence[float], size: Sequence[float], out: int) -> np.ndarray:
@@ -54,24 +57,65 @@ def crop(frame: np.ndarray, center: Sequence[float], size: Sequence[float], out:
     return patch.astype(np.float32) / 255.0
 
 
+def _cell_pool(x: jax.Array, cell: int) -> jax.Array:
+    """(W, W, C) -> (W/cell, W/cell, C) cell means."""
+    n = x.shape[0] // cell
+    return x.reshape(n, cell, n, cell, -1).mean(axis=(1, 3))
+
+
+def fhog(patch: jax.Array, cell: int) -> jax.Array:
+    """Felzenszwalb's 31-channel HOG (18 signed + 9 unsigned orientations, 4 texture energies).
+
+    Gradients are taken on the colour channel with the largest magnitude; orientations are
+    soft-binned between the two nearest of 18 signed bins; each cell is normalised by the energy
+    of the four 2x2 cell blocks around it, truncated at 0.2, and the four results are summed
+    (orientation channels) or kept as texture energies, as in Felzenszwalb et al. (PAMI 2010).
+    """
+    gx = jnp.pad(patch[:, 2:] - patch[:, :-2], ((0, 0), (1, 1), (0, 0)), mode="edge")
+    gy = jnp.pad(patch[2:, :] - patch[:-2, :], ((1, 1), (0, 0), (0, 0)), mode="edge")
+    mag2 = gx**2 + gy**2
+    best = jnp.argmax(mag2, axis=-1)[..., None]
+    gx, gy = jnp.take_along_axis(gx, best, -1)[..., 0], jnp.take_along_axis(gy, best, -1)[..., 0]
+    mag = jnp.sqrt(jnp.take_along_axis(mag2, best, -1)[..., 0] + 1e-12)
+    b = jnp.mod(jnp.arctan2(gy, gx), 2 * jnp.pi) / (2 * jnp.pi) * 18 - 0.5
+    lo = jnp.floor(b)
+    w_hi = b - lo
+    bins = jnp.arange(18)
+    hist = (mag[..., None] * ((1 - w_hi)[..., None] * (jnp.mod(lo, 18)[..., None] == bins)
+                              + w_hi[..., None] * (jnp.mod(lo + 1, 18)[..., None] == bins)))
+    signed = _cell_pool(hist, cell)  # (n, n, 18)
+    unsigned = signed[..., :9] + signed[..., 9:]
+    energy = jnp.pad(jnp.sum(unsigned**2, axis=-1), 1, mode="edge")
+    block = energy[:-1, :-1] + energy[1:, :-1] + energy[:-1, 1:] + energy[1:, 1:]  # (n+1, n+1)
+    norms = [1.0 / jnp.sqrt(block[dy : dy + block.shape[0] - 1, dx : dx + block.shape[1] - 1] + 1e-4)
+             for dy in (0, 1) for dx in (0, 1)]
+    sig = sum(jnp.minimum(signed * n[..., None], 0.2) for n in norms) * 0.5
+    uns_k = [jnp.minimum(unsigned * n[..., None], 0.2) for n in norms]
+    uns = sum(uns_k) * 0.5
+    texture = jnp.stack([jnp.sum(u, axis=-1) * 0.2357 for u in uns_k], axis=-1)
+    return jnp.concatenate([sig, uns, texture], axis=-1)
+
+
 def features(patch: jax.Array, cell: int, orientations: int, color: bool = True) -> jax.Array:
-    """(W, W, 3) patch -> (W/cell, W/cell, orientations + 1 [+ 3]) features."""
+    """(W, W, 3) patch -> (W/cell, W/cell, C) features: fHOG (orientations == 31) or a soft
+    gradient-orientation histogram with `orientations` bins, plus intensity and, with `color`,
+    cell-pooled chromaticity."""
     gray = jnp.mean(patch, axis=-1)
-    gx = jnp.pad(gray[:, 2:] - gray[:, :-2], ((0, 0), (1, 1)), mode="edge")
-    gy = jnp.pad(gray[2:, :] - gray[:-2, :], ((1, 1), (0, 0)), mode="edge")
-    mag = jnp.sqrt(gx**2 + gy**2 + 1e-12)
-    theta = jnp.mod(jnp.arctan2(gy, gx), jnp.pi) / jnp.pi * orientations  # [0, K)
-    centers = jnp.arange(orientations) + 0.5
-    dist = jnp.abs(theta[..., None] - centers)
-    dist = jnp.minimum(dist, orientations - dist)  # orientation wraps around
-    hist = mag[..., None] * jnp.maximum(0.0, 1.0 - dist)
-    n = patch.shape[0] // cell
-    pool = lambda x: x.reshape(n, cell, n, cell, -1).mean(axis=(1, 3))
-    hist = pool(hist)
-    hist = hist / jnp.sqrt(jnp.sum(hist**2, axis=-1, keepdims=True) + 1e-4)
-    parts = [hist, pool(gray[..., None]) - 0.5]
+    if orientations == 31:
+        hist = fhog(patch, cell)
+    else:
+        gx = jnp.pad(gray[:, 2:] - gray[:, :-2], ((0, 0), (1, 1)), mode="edge")
+        gy = jnp.pad(gray[2:, :] - gray[:-2, :], ((1, 1), (0, 0)), mode="edge")
+        mag = jnp.sqrt(gx**2 + gy**2 + 1e-12)
+        theta = jnp.mod(jnp.arctan2(gy, gx), jnp.pi) / jnp.pi * orientations  # [0, K)
+        centers = jnp.arange(orientations) + 0.5
+        dist = jnp.abs(theta[..., None] - centers)
+        dist = jnp.minimum(dist, orientations - dist)  # orientation wraps around
+        hist = _cell_pool(mag[..., None] * jnp.maximum(0.0, 1.0 - dist), cell)
+        hist = hist / jnp.sqrt(jnp.sum(hist**2, axis=-1, keepdims=True) + 1e-4)
+    parts = [hist, _cell_pool(gray[..., None], cell) - 0.5]
     if color:
-        parts.append(pool(patch - gray[..., None]))  # chromaticity: colour minus intensity
+        parts.append(_cell_pool(patch - gray[..., None], cell))  # chromaticity: colour minus intensity
     return jnp.concatenate(parts, axis=-1)
 
 
@@ -118,6 +162,43 @@ def respond(filters_f: jax.Array, patches: jax.Array, window: jax.Array, cell: i
     return jnp.real(jnp.fft.ifft2(jnp.sum(filters_f[None] * z[:, None], axis=-1), axes=(2, 3)))
 
 
+def _bin_index(patch: jax.Array, bins: int) -> jax.Array:
+    """Joint colour bin of each pixel of a [0, 1] patch."""
+    q = jnp.clip(jnp.floor(patch * bins), 0, bins - 1).astype(jnp.int32)
+    return (q[..., 0] * bins + q[..., 1]) * bins + q[..., 2]
+
+
+@partial(jax.jit, static_argnames=("bins",))
+def colour_histograms(patch: jax.Array, side: jax.Array, bins: int) -> tuple[jax.Array, jax.Array]:
+    """Normalised colour histograms of the target (the inner 80% of the centred `side`-wide box)
+    and of the background around it (outside the box)."""
+    idx = _bin_index(patch, bins).ravel()
+    r = jnp.abs(jnp.arange(patch.shape[0]) + 0.5 - patch.shape[0] / 2)
+    inner = ((r[:, None] <= 0.4 * side) & (r[None, :] <= 0.4 * side)).astype(jnp.float32)
+    outside = 1.0 - ((r[:, None] <= 0.5 * side) & (r[None, :] <= 0.5 * side)).astype(jnp.float32)
+    fg = jnp.zeros(bins**3).at[idx].add(inner.ravel())
+    bg = jnp.zeros(bins**3).at[idx].add(outside.ravel())
+    return fg / jnp.maximum(fg.sum(), 1.0), bg / jnp.maximum(bg.sum(), 1.0)
+
+
+@partial(jax.jit, static_argnames=("bins", "cell"))
+def colour_response(patches: jax.Array, fg: jax.Array, bg: jax.Array, side: jax.Array, bins: int,
+                    cell: int) -> jax.Array:
+    """(S, n, n): mean per-pixel target likelihood hf / (hf + hb) over a target-sized box centred
+    at each cell displacement, index 0 = no displacement (wrapped, like the filter's response)."""
+    w = patches.shape[1]
+    n = w // cell
+    like = jax.vmap(lambda p: (lambda i: fg[i] / (fg[i] + bg[i] + 1e-8))(_bin_index(p, bins)))(patches)
+    integral = jnp.pad(jnp.cumsum(jnp.cumsum(like, 1), 2), ((0, 0), (1, 0), (1, 0)))
+    centres = w / 2 + (jnp.arange(n) - n // 2) * cell
+    lo = jnp.clip(jnp.round(centres - side / 2), 0, w).astype(jnp.int32)
+    hi = jnp.clip(jnp.round(centres + side / 2), 0, w).astype(jnp.int32)
+    area = jnp.maximum((hi - lo)[:, None] * (hi - lo)[None, :], 1)
+    box = (integral[:, hi][:, :, hi] - integral[:, lo][:, :, hi] - integral[:, hi][:, :, lo]
+           + integral[:, lo][:, :, lo]) / area
+    return jnp.roll(box, (-(n // 2), -(n // 2)), axis=(1, 2))
+
+
 def _peak(response: np.ndarray) -> tuple[float, float, float, int, int]:
     """Peak value, its (dy, dx) in cells (wrapped around, parabolic sub-cell refinement), its index."""
     n = response.shape[0]
@@ -152,6 +233,8 @@ class CorrelationFilterTracker:
                              "leaves the target less than one feature cell wide; lower the padding or the cell")
         self.mask = jnp.asarray(mask)
         self.model = None  # dcf: (numerator, denominator); bacf: feature spectrum
+        self.hist = None  # colour histograms (target, background)
+        self.side = params.window / (1 + params.padding)  # the target's side in the resized patch, pixels
         self.filter_f = None
         self.first_f = None  # the first frame's filter, never updated: it verifies what was found
         self.first_peak = 1.0
@@ -188,6 +271,11 @@ class CorrelationFilterTracker:
             self.model = xf if self.model is None else (1 - rate) * self.model + rate * xf
             self.filter_f = solve_bacf(self.model, self.label_f, self.mask, self.p.lam, self.p.mu, self.p.beta,
                                        self.p.mu_max, self.p.admm_iterations)
+        if self.p.hist_weight > 0:
+            fg, bg = colour_histograms(jnp.asarray(patch), self.side, self.p.hist_bins)
+            h_rate = 1.0 if rate >= 1.0 else self.p.hist_rate
+            self.hist = (fg, bg) if self.hist is None else tuple((1 - h_rate) * m + h_rate * x
+                                                                 for m, x in zip(self.hist, (fg, bg)))
         return patch
 
     def initialize(self, frame: np.ndarray, box: Sequence[float]) -> None:
@@ -202,6 +290,7 @@ class CorrelationFilterTracker:
         self.size = np.array([w, h])
         self.label_f = self._label(self.size)
         self.model = None
+        self.hist = None
         patch = self._learn(frame, box, 1.0)
         self.first_f = self.filter_f
         self.first_peak = max(float(np.asarray(self._responses(patch[None]))[0, 1, 0, 0]), 1e-6)
@@ -223,7 +312,12 @@ class CorrelationFilterTracker:
         size = self.size if size is None else np.asarray(size, np.float64)
         regions = [size * s * (1 + self.p.padding) for s in self.p.scales]
         patches = np.stack([crop(frame, center, r, self.p.window) for r in regions])
-        responses = np.asarray(self._responses(patches))
+        responses = self._responses(patches)
+        if self.p.hist_weight > 0:
+            colour = colour_response(jnp.asarray(patches), *self.hist, self.side, self.p.hist_bins, self.p.cell)
+            a = self.p.hist_weight
+            responses = responses.at[:, 0].set((1 - a) * responses[:, 0] + a * colour)
+        responses = np.asarray(responses)
         best = None
         for s, region, response in zip(self.p.scales, regions, responses):
             value, dy, dx, iy, ix = _peak(response[0])
