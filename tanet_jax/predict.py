@@ -7,6 +7,10 @@ with a progress bar.
 
   python -m tanet_jax.predict --root /data/GOT-10k --dataset got10k --split val --out maps \\
       --checkpoint checkpoints/tanet_official
+
+--checkpoint is required: no model is used unless you name it. --dataset and --split read the
+same layouts as `python -m tanet_jax.evaluate` (default split: the one papers report). A video
+that cannot be read is reported and skipped (exit status 1); bad arguments exit with status 2.
 """
 
 from __future__ import annotations
@@ -14,35 +18,15 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Callable
 
-import cv2
-import numpy as np
 from tqdm import tqdm
 
 from tanet_jax.weights import CheckpointError
-from tanet_jax.data.benchmarks import DatasetError, Video, read_benchmark
+from tanet_jax.data.benchmarks import BENCHMARKS, DEFAULT_SPLITS, DatasetError, Video, Warnings, read_benchmark
+from tanet_jax.frames import LazyFrames
 from tanet_jax.inference import AttentionPredictor
 from tanet_jax.visualize import map_to_uint8, write_png_atomic
-
-DEFAULT_CHECKPOINT = "runs/synthetic/generator"
-
-
-class LazyFrames(Sequence[np.ndarray]):
-    """A video's frames read on demand (long videos never sit in memory whole)."""
-
-    def __init__(self, paths: Sequence[Path]) -> None:
-        self.paths = list(paths)
-
-    def __len__(self) -> int:
-        return len(self.paths)
-
-    def __getitem__(self, i):  # type: ignore[override]
-        image = cv2.imread(str(self.paths[i]), cv2.IMREAD_COLOR)
-        if image is None:
-            raise DatasetError(f"{self.paths[i]}: missing or unreadable frame")
-        return image
-
 
 def map_path(out: Path, video: str, j: int) -> Path:
     """Where frame j's map of a video goes (the release's naming)."""
@@ -71,23 +55,25 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tanet_jax.predict", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--root", required=True, help="the benchmark's folder")
-    parser.add_argument("--dataset", default="otb", choices=("otb", "got10k", "lasot", "tnl2k"),
+    parser.add_argument("--dataset", default="otb", choices=BENCHMARKS,
                         help="layout of --root (default: otb, any subset of sequences)")
-    parser.add_argument("--split", default="all", help="got10k: train/val/test; lasot: train/test/all")
+    parser.add_argument("--split", default=None, help="default: the split papers report ("
+                        + ", ".join(f"{k} {v}" for k, v in DEFAULT_SPLITS.items() if v != "all") + ")")
     parser.add_argument("--out", required=True, help="output folder (OUT/<video>/{j}_attentionMap.png)")
-    parser.add_argument("--checkpoint", default=DEFAULT_CHECKPOINT,
-                        help=f"generator checkpoint (default: {DEFAULT_CHECKPOINT}, the README's training run)")
+    parser.add_argument("--checkpoint", required=True,
+                        help="generator checkpoint (converted official weights, or a training run's generator/)")
     parser.add_argument("--batch-size", type=int, default=4, help="frames per jitted call")
     args = parser.parse_args(argv)
     try:
         predictor = AttentionPredictor.from_checkpoint(args.checkpoint)
-        videos = list(read_benchmark(args.dataset, Path(args.root), args.split))
+        warnings = Warnings(skip_failed=True)
+        videos = list(read_benchmark(args.dataset, Path(args.root), args.split, warnings))
     except (CheckpointError, DatasetError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     out = Path(args.out)
     total = sum(max(len(v) - 2, 0) for v in videos)
-    failed = []
+    failed = [f"{name}: {message}" for name, message in warnings.failed.items()]
     with tqdm(total=total, desc="attention maps", unit="map") as bar:
         for video in videos:
             try:
@@ -97,7 +83,8 @@ def main(argv: list[str] | None = None) -> int:
                 bar.write(f"error: {video.name}: {e}")
                 continue
             bar.set_postfix(video=video.name, new=written)
-    print(f"maps for {len(videos) - len(failed)} of {len(videos)} videos in {out.absolute()}")
+    print(f"maps for {len(videos) + len(warnings.failed) - len(failed)} of {len(videos) + len(warnings.failed)} "
+          f"videos in {out.absolute()}")
     for line in failed:
         print(f"failed: {line}", file=sys.stderr)
     return 1 if failed else 0

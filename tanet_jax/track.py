@@ -1,55 +1,35 @@
 """Track one sequence or video with the joint local-global tracker (python -m tanet_jax.track).
 
   python -m tanet_jax.track --sequence ../shared/data/sequences/DragonBaby --out boxes.txt --render out.mp4
-  python -m tanet_jax.track --video clip.mp4 --init 120,80,40,60 --out boxes.txt --attention none
+  python -m tanet_jax.track --video clip.mp4 --init 120,80,40,60 --out boxes.txt
+  python -m tanet_jax.track --sequence DIR --out boxes.txt --attention tanet --checkpoint checkpoints/tanet_official
 
 --sequence takes an OTB-style folder (img/ and groundtruth_rect.txt, whose first box is the
-default --init) or a plain folder of frames. Boxes are written one x,y,w,h line per frame. The
-render overlays the box (green), the candidates of global search (yellow) and the attention map.
+default --init; OTB's frame ranges apply, e.g. David is frames 300-770) or a plain folder of
+frames. Boxes are written one x,y,w,h line per frame. The attention that proposes global-search
+candidates is `none` (the local tracker alone) unless you name one: `tanet` needs --checkpoint,
+`groundtruth` needs the folder's annotations (an upper bound); the output says which was used.
+The render overlays the box (green), the global-search candidates (yellow) and the attention map.
+Bad arguments or unreadable input exit with status 2 and write nothing.
 """
 
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
 
 import cv2
 import numpy as np
 
-from tanet_jax.weights import CheckpointError
-from tanet_jax.data.benchmarks import DatasetError, list_frames, parse_boxes
-from tanet_jax.predict import DEFAULT_CHECKPOINT, LazyFrames
-from tanet_jax.tracking.attention import NoAttention, TanetAttention
-from tanet_jax.tracking.cf import CorrelationFilterTracker
-from tanet_jax.tracking.joint import JointParams, JointTracker
+from tanet_jax.data.benchmarks import DatasetError, Warnings, list_frames, read_otb_sequence
+from tanet_jax.evaluation.results import write_boxes
+from tanet_jax.evaluation.tracker_spec import CONFIG_HELP, add_tracker_arguments, spec_from_args, split_overrides
+from tanet_jax.frames import LazyFrames, VideoFrames
+from tanet_jax.tracking.build import make_tracker
 from tanet_jax.tracking.run import run_sequence
 from tanet_jax.visualize import heatmap_overlay
-
-
-class VideoFrames:
-    """All frames of a video file (decoded once; a video that ends early is an error)."""
-
-    def __init__(self, path: Path) -> None:
-        cap = cv2.VideoCapture(str(path))
-        if not cap.isOpened():
-            raise DatasetError(f"{path}: cannot open video")
-        self.frames = []
-        while True:
-            ok, frame = cap.read()
-            if not ok:
-                break
-            self.frames.append(frame)
-        cap.release()
-        if len(self.frames) < 2:
-            raise DatasetError(f"{path}: the video has {len(self.frames)} frame(s); tracking needs 2 or more")
-
-    def __len__(self) -> int:
-        return len(self.frames)
-
-    def __getitem__(self, i: int) -> np.ndarray:
-        return self.frames[i]
+from tanet_jax.weights import CheckpointError
 
 
 def parse_box(text: str) -> np.ndarray:
@@ -88,40 +68,52 @@ class Renderer:
             self.writer.release()
 
 
+def load_source(args: argparse.Namespace):
+    """Frames, the initial box and the annotations (None without them) of --sequence or --video."""
+    if args.video:
+        frames = VideoFrames(Path(args.video))
+        return frames, parse_box(args.init) if args.init else None, None, None
+    folder = Path(args.sequence)
+    if any(folder.glob("groundtruth_rect*.txt")):
+        video = next(read_otb_sequence(folder, Warnings()))  # the benchmark's frame range applies
+        init = parse_box(args.init) if args.init else video.boxes[0]
+        return LazyFrames(video.frames), init, video.boxes, video.absent
+    frames = LazyFrames(list_frames(folder / "img" if (folder / "img").is_dir() else folder))
+    return frames, parse_box(args.init) if args.init else None, None, None
+
+
 def main(argv: list[str] | None = None) -> int:
     """CLI entry point."""
-    parser = argparse.ArgumentParser(prog="python -m tanet_jax.track", description=__doc__,
+    parser = argparse.ArgumentParser(prog="python -m tanet_jax.track", description=__doc__, epilog=CONFIG_HELP,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     src = parser.add_mutually_exclusive_group(required=True)
-    src.add_argument("--sequence", help="folder of frames (OTB-style or plain)")
+    src.add_argument("--sequence", help="folder of frames (OTB-style with groundtruth_rect.txt, or plain)")
     src.add_argument("--video", help="video file")
-    parser.add_argument("--init", help="x,y,w,h of the target in the first frame")
-    parser.add_argument("--out", required=True, help="boxes file to write")
-    parser.add_argument("--render", help="write an overlay video here (.mp4)")
-    parser.add_argument("--attention", default="tanet", choices=("tanet", "none"))
-    parser.add_argument("--checkpoint", default=DEFAULT_CHECKPOINT, help="generator checkpoint for tanet attention")
-    parser.add_argument("--threshold", type=float, default=JointParams.threshold)
-    parser.add_argument("--every", type=int, default=0)
-    args = parser.parse_args(argv)
-    renderer = Renderer(Path(args.render)) if args.render else None
+    parser.add_argument("--init", help="x,y,w,h of the target in the first frame (default: the first "
+                        "ground-truth box of an OTB-style folder)")
+    parser.add_argument("--out", required=True, help="boxes file to write (one x,y,w,h line per frame)")
+    parser.add_argument("--render", help="also write an overlay video here (.mp4)")
+    add_tracker_arguments(parser)
     try:
-        if args.sequence:
-            folder = Path(args.sequence)
-            frames = LazyFrames(list_frames(folder / "img" if (folder / "img").is_dir() else folder))
-            gt = folder / "groundtruth_rect.txt"
-            init = parse_box(args.init) if args.init else (parse_boxes(gt)[0] if gt.is_file() else None)
-        else:
-            frames = VideoFrames(Path(args.video))
-            init = parse_box(args.init) if args.init else None
+        rest, overrides = split_overrides(sys.argv[1:] if argv is None else argv)
+    except ValueError as e:
+        parser.error(str(e))
+    args = parser.parse_args(rest)
+    renderer = None
+    try:
+        spec = spec_from_args(args, overrides)
+        frames, init, boxes, absent = load_source(args)
         if init is None:
             raise ValueError("--init x,y,w,h is needed (no groundtruth_rect.txt to take it from)")
-        attention = NoAttention()
-        if args.attention == "tanet":
+        if spec.attention == "groundtruth" and boxes is None:
+            raise ValueError("--attention groundtruth needs an OTB-style --sequence with groundtruth_rect.txt")
+        predictor = None
+        if spec.attention == "tanet":
             from tanet_jax.inference import AttentionPredictor
 
-            attention = TanetAttention(AttentionPredictor.from_checkpoint(args.checkpoint))
-        tracker = JointTracker(CorrelationFilterTracker(), attention,
-                               JointParams(threshold=args.threshold, every=args.every))
+            predictor = AttentionPredictor.from_checkpoint(spec.checkpoint)
+        tracker = make_tracker(spec.config, spec.attention, boxes=boxes, absent=absent, predictor=predictor)
+        renderer = Renderer(Path(args.render)) if args.render else None
         result = run_sequence(tracker, frames, init, renderer)
     except (CheckpointError, DatasetError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)
@@ -129,12 +121,10 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         if renderer:
             renderer.close()
-    out = Path(args.out)
-    tmp = out.with_name(f".{out.name}.tmp")
-    tmp.write_text("\n".join(",".join(f"{v:.3f}" for v in b) for b in result.boxes) + "\n")
-    os.replace(tmp, out)
-    print(f"{len(result.boxes)} boxes to {out} at {result.fps:.1f} fps; "
+    write_boxes(Path(args.out), result.boxes)
+    print(f"{len(result.boxes)} boxes to {args.out} at {result.fps:.1f} fps; "
           f"global search fired on {int(result.global_search.sum())} frames")
+    print(f"attention: {spec.attention_source()}")
     return 0
 
 

@@ -150,19 +150,22 @@ def test_evaluate_cli_writes_toolkit_layout_report_plots(tmp_path):
                               "--attention", "groundtruth", "--out", str(out)])
     assert code == 1  # Broken failed, the others are reported
     report = json.loads((out / "report.json").read_text())
-    assert set(report) == {"local", "joint-groundtruth", "_failures"}
-    assert report["joint-groundtruth"]["upper_bound"] and not report["local"]["upper_bound"]
+    assert set(report["trackers"]) == {"local", "joint-groundtruth"}
+    assert list(report["failed"]) == ["local/Broken", "joint-groundtruth/Broken"]
+    assert report["trackers"]["joint-groundtruth"]["upper_bound"] and not report["trackers"]["local"]["upper_bound"]
     for label in ("local", "joint-groundtruth"):
-        r = report[label]
-        assert set(r) >= {"success_auc", "precision", "norm_precision", "ao", "sr50", "sr75", "fps", "per_sequence"}
+        r = report["trackers"][label]
+        assert set(r) >= {"success_auc", "precision", "norm_precision", "fps", "per_sequence", "config", "attention_source"}
         assert set(r["per_sequence"]) == {"Jumpy", "Calm"}
-        boxes = np.loadtxt(out / label / "Jumpy.txt", delimiter=",")
+        boxes = np.loadtxt(Path(r["results"]) / "Jumpy.txt", delimiter=",")
         assert boxes.shape == (SPEC.num_frames, 4)
         assert (out / "timelines" / label / "Jumpy.png").is_file()
-        # The report's numbers are the metrics of the files it wrote.
+        # The report's numbers are the metrics of the files it wrote (OTB: every frame counts).
         anno = np.loadtxt(root / "Jumpy" / "groundtruth_rect.txt", delimiter=",")
+        boxes[0] = anno[0]
         assert r["per_sequence"]["Jumpy"]["success_auc"] == pytest.approx(metrics.sequence_metrics(boxes, anno)["success_auc"])
-    assert report["joint-groundtruth"]["per_sequence"]["Jumpy"]["success_auc"] > report["local"]["per_sequence"]["Jumpy"]["success_auc"]
+    assert (report["trackers"]["joint-groundtruth"]["per_sequence"]["Jumpy"]["success_auc"]
+            > report["trackers"]["local"]["per_sequence"]["Jumpy"]["success_auc"])
     assert (out / "success_plot.png").is_file() and (out / "precision_plot.png").is_file()
 
 

@@ -1,24 +1,33 @@
 """The joint tracker as a got10k-toolkit tracker, so `got10k.experiments` runs it unchanged.
+Built by tanet_jax.tracking.build.make_tracker from the same config as `track` and `evaluate`.
 Needs the toolkit: `pip install got10k`."""
 
 from __future__ import annotations
 
+from typing import Any, Mapping
+
 import numpy as np
 from got10k.trackers import Tracker
 
-from tanet_jax.tracking.attention import AttentionProvider, NoAttention
-from tanet_jax.tracking.cf import CFParams, CorrelationFilterTracker
-from tanet_jax.tracking.joint import JointParams, JointTracker
+from tanet_jax.tracking.build import make_tracker
+from tanet_jax.tracking.joint import JointTracker
 
 
 class JointSearchTracker(Tracker):
-    """init(image, box) / update(image) -> box on PIL images (RGB), as the toolkit calls them."""
+    """init(image, box) / update(image) -> box on PIL images (RGB), as the toolkit calls them.
 
-    def __init__(self, attention: AttentionProvider | None = None, name: str | None = None,
-                 cf: CFParams = CFParams(), joint: JointParams = JointParams()) -> None:
-        attention = attention or NoAttention()
-        super().__init__(name or f"JointSearch-{attention.name.split()[0]}", is_deterministic=True)
-        self.attention, self.cf, self.joint = attention, cf, joint
+    `config` is a tracker config (None: build.default_config(); e.g. from
+    tanet_jax.evaluation.tracker_spec.load_config(FILE)); `attention` one of build.ATTENTIONS
+    except groundtruth (the toolkit gives a tracker no annotations); `predictor` the TANet
+    predictor for attention 'tanet'."""
+
+    def __init__(self, config: Mapping[str, Any] | None = None, attention: str = "none", predictor: Any = None,
+                 name: str | None = None) -> None:
+        if attention == "groundtruth":
+            raise ValueError("attention 'groundtruth' needs annotations, which the got10k toolkit never gives a tracker")
+        super().__init__(name or f"JointSearch-{attention}", is_deterministic=True)
+        self.config, self.attention, self.predictor = config, attention, predictor
+        make_tracker(config, attention, predictor=predictor)  # a bad config fails here, not mid-run
         self.tracker: JointTracker | None = None
 
     @staticmethod
@@ -26,7 +35,7 @@ class JointSearchTracker(Tracker):
         return np.ascontiguousarray(np.asarray(image.convert("RGB"))[:, :, ::-1])
 
     def init(self, image, box) -> None:
-        self.tracker = JointTracker(CorrelationFilterTracker(self.cf), self.attention, self.joint)
+        self.tracker = make_tracker(self.config, self.attention, predictor=self.predictor)
         self.tracker.initialize(self._bgr(image), np.asarray(box, np.float64))
 
     def update(self, image) -> np.ndarray:
