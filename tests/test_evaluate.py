@@ -1,0 +1,227 @@
+"""python -m tanet_jax.evaluate and track end to end on tiny benchmark layouts built on disk:
+every benchmark's layout, results that never go stale, bad sequences skipped, GOT-10k's test
+package, and no attention model used unless named."""
+
+from __future__ import annotations
+
+import json
+import zipfile
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from tanet_jax import evaluate as evaluate_cli
+from tanet_jax import track as track_cli
+from tanet_jax.data import benchmarks
+from tanet_jax.evaluation.tracker_spec import apply_overrides, load_config, split_overrides
+
+H, W = 96, 128
+
+
+def moving_square(n: int, seed: int) -> tuple[list[np.ndarray], np.ndarray]:
+    """A textured square drifting over a noisy background, and its boxes."""
+    rng = np.random.default_rng(seed)
+    background = rng.integers(0, 80, (H, W, 3), dtype=np.uint8)
+    patch = rng.integers(120, 255, (20, 20, 3), dtype=np.uint8)
+    frames, boxes = [], []
+    for t in range(n):
+        x, y = 20 + int(1.5 * t) % 80, 30 + int(np.sin(t / 5) * 10)
+        f = background.copy()
+        f[y : y + 20, x : x + 20] = patch
+        frames.append(f)
+        boxes.append([x, y, 20, 20])
+    return frames, np.asarray(boxes, float)
+
+
+def write_frames(folder: Path, frames, first: int = 1, pattern: str = "{:04d}.jpg") -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    for i, f in enumerate(frames):
+        cv2.imwrite(str(folder / pattern.format(first + i)), f)
+
+
+def write_lines(path: Path, boxes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("".join(",".join("NaN" if np.isnan(v) else f"{v:g}" for v in b) + "\n" for b in boxes))
+
+
+def otb_root(root: Path, names=("Alpha", "Beta"), lengths=(18, 26)) -> Path:
+    for k, (name, n) in enumerate(zip(names, lengths)):
+        frames, boxes = moving_square(n, k)
+        write_frames(root / name / "img", frames)
+        write_lines(root / name / "groundtruth_rect.txt", boxes)
+    return root
+
+
+def run(args) -> tuple[int, dict]:
+    code = evaluate_cli.main([str(a) for a in args])
+    out = Path(args[args.index("--out") + 1])
+    report = json.loads((out / "report.json").read_text()) if (out / "report.json").is_file() else {}
+    return code, report
+
+
+def test_another_threshold_into_the_same_out_gives_new_results_and_force_recomputes(tmp_path):
+    root, out = otb_root(tmp_path / "otb"), tmp_path / "res"
+    base = ["--dataset", "otb", "--root", root, "--trackers", "joint", "--attention", "groundtruth", "--out", out,
+            "--no-timelines"]
+    code, never = run(base + ["--threshold", "-1"])
+    assert code == 0
+    code, always = run(base + ["--threshold", "100"])
+    assert code == 0
+    a, b = never["trackers"]["joint-groundtruth"], always["trackers"]["joint-groundtruth"]
+    assert a["results"] != b["results"]  # another configuration, another folder
+    assert a["config"]["joint"]["threshold"] == -1 and b["config"]["joint"]["threshold"] == 100
+    assert sum(s["global_searches"] for s in a["per_sequence"].values()) == 0
+    assert sum(s["global_searches"] for s in b["per_sequence"].values()) > 0  # tracked again, not reused
+    # the same configuration reuses its files; --force tracks again
+    gt = np.loadtxt(root / "Alpha" / "groundtruth_rect.txt", delimiter=",")
+    (Path(a["results"]) / "Alpha.txt").write_text("".join(",".join(map(str, r)) + "\n" for r in gt))
+    code, again = run(base + ["--threshold", "-1"])
+    assert again["trackers"]["joint-groundtruth"]["per_sequence"]["Alpha"]["success_auc"] == pytest.approx(20 / 21)
+    code, forced = run(base + ["--threshold", "-1", "--force"])
+    assert forced["trackers"]["joint-groundtruth"]["per_sequence"]["Alpha"] == a["per_sequence"]["Alpha"] | {
+        "fps": forced["trackers"]["joint-groundtruth"]["per_sequence"]["Alpha"]["fps"]}
+    tracker_json = json.loads((Path(a["results"]) / "tracker.json").read_text())
+    assert tracker_json["config"]["joint"]["threshold"] == -1 and tracker_json["attention"] == "groundtruth"
+    prov = forced["provenance"]
+    assert prov["version"] and prov["date"] and prov["machine"]["node"] is not None
+
+
+def test_a_bad_groundtruth_file_is_reported_and_the_others_are_scored(tmp_path, capsys):
+    root = otb_root(tmp_path / "otb", ("Alpha", "Bad", "Gamma"), (18, 14, 22))
+    (root / "Bad" / "groundtruth_rect.txt").write_text("1,2,3\n")
+    code, report = run(["--dataset", "otb", "--root", root, "--trackers", "local", "--out", tmp_path / "res",
+                        "--no-timelines"])
+    assert code == 1
+    assert list(report["failed"]) == ["read/Bad"] and "groundtruth_rect.txt:1" in report["failed"]["read/Bad"]
+    assert set(report["trackers"]["local"]["per_sequence"]) == {"Alpha", "Gamma"}
+    assert "failed: read/Bad" in capsys.readouterr().err
+
+
+def test_attention_is_none_unless_named_and_tanet_needs_a_checkpoint(tmp_path, capsys):
+    root = otb_root(tmp_path / "otb", ("Alpha",), (12,))
+    out = tmp_path / "res"
+    code, _ = run(["--dataset", "otb", "--root", root, "--attention", "tanet", "--out", out])
+    assert code == 2 and "--checkpoint" in capsys.readouterr().err
+    assert not out.exists()  # nothing half-written
+    code, report = run(["--dataset", "otb", "--root", root, "--out", out, "--no-timelines"])
+    assert code == 0 and set(report["trackers"]) == {"local", "joint-none"}
+    assert all(t["attention"] == "none" and t["checkpoint_sha256"] is None for t in report["trackers"].values())
+    assert "attention: none" in capsys.readouterr().out
+    boxes = tmp_path / "boxes.txt"
+    assert track_cli.main(["--sequence", str(root / "Alpha"), "--out", str(boxes), "--attention", "tanet"]) == 2
+    assert not boxes.exists()
+    assert track_cli.main(["--sequence", str(root / "Alpha"), "--out", str(boxes)]) == 0
+    assert "attention: none" in capsys.readouterr().out
+
+
+def test_config_file_and_overrides_are_shared_and_checked(tmp_path, capsys):
+    cfg = tmp_path / "mine.py"
+    cfg.write_text("from tanet_jax.tracking.build import default_config\n\ndef get_config():\n"
+                   "    c = default_config()\n    c.joint.threshold = 0.123\n    return c\n")
+    root = otb_root(tmp_path / "otb", ("Alpha",), (12,))
+    code, report = run(["--dataset", "otb", "--root", root, "--trackers", "local", "--config", cfg,
+                        "--config.joint.every=4", "--out", tmp_path / "res", "--no-timelines"])
+    assert code == 0
+    joint = report["trackers"]["local"]["config"]["joint"]
+    assert joint["threshold"] == pytest.approx(0.123) and joint["every"] == 4
+    for bad, words in ((["--config.joint.nosuch=1"], "nosuch"), (["--config.nosection.x=1"], "nosection"),
+                       (["--config", tmp_path / "none.py"], "no such tracker config"),
+                       (["--config.joint.every=abc"], "joint.every")):
+        code, _ = run(["--dataset", "otb", "--root", root, "--out", tmp_path / "bad"] + bad)
+        assert code == 2 and words in capsys.readouterr().err
+    # the parser itself: both spellings, and a type mismatch is a ValueError naming the key
+    rest, overrides = split_overrides(["--out", "x", "--config.joint.every", "3", "--config.joint.threshold=0.5"])
+    assert rest == ["--out", "x"] and overrides == [("joint.every", "3"), ("joint.threshold", "0.5")]
+    config = load_config(None)
+    apply_overrides(config, overrides)
+    assert config.joint.every == 3 and config.joint.threshold == 0.5
+
+
+def test_uav123_10fps_layout_with_nan_frames_and_sub_sequence_ranges(tmp_path):
+    root = tmp_path / "UAV123_10fps"
+    for name, n in (("uav6", 37), ("uav4", 53)):  # whole videos, frames 1..n
+        frames, boxes = moving_square(n, n)
+        write_frames(root / "data_seq" / "UAV123_10fps" / name, frames, pattern="{:06d}.jpg")
+        boxes[[5, 6, 30]] = np.nan  # fully occluded or out of view
+        write_lines(root / "anno" / "UAV123_10fps" / f"{name}.txt", boxes)
+    code, report = run(["--dataset", "uav123_10fps", "--root", root, "--trackers", "local", "--out",
+                        tmp_path / "res", "--no-timelines"])
+    assert code == 0 and report["rule"] == "uav"
+    per = report["trackers"]["local"]["per_sequence"]
+    assert per["uav6"]["frames"] == 34 and per["uav4"]["frames"] == 50  # NaN frames left out
+    assert len(report["missing"]) == 121 and "group2_2" in report["missing"]
+    # a sub-sequence is its published frame range of the parent video: truck4_2 = truck4 193-421
+    frames, boxes = moving_square(2, 0)
+    for i, f in zip((193, 421), frames):
+        write_frames(root / "data_seq" / "UAV123_10fps" / "truck4", [f], first=i, pattern="{:06d}.jpg")
+    write_lines(root / "anno" / "UAV123_10fps" / "truck4_2.txt", np.repeat(boxes[:1], 229, 0))
+    warnings = benchmarks.Warnings()
+    video = {v.name: v for v in benchmarks.read_benchmark("uav123_10fps", root, warnings=warnings)}["truck4_2"]
+    assert len(video) == 229 and video.frames[0].name == "000193.jpg" and video.frames[-1].name == "000421.jpg"
+
+
+def test_dtb70_layout(tmp_path):
+    root = otb_root(tmp_path / "DTB70", ("Animal1", "Car2"), (15, 21))
+    code, report = run(["--dataset", "dtb70", "--root", root, "--trackers", "local", "--out", tmp_path / "res",
+                        "--no-timelines"])
+    assert code == 0 and report["rule"] == "otb"
+    assert {n: s["frames"] for n, s in report["trackers"]["local"]["per_sequence"].items()} == {"Animal1": 15, "Car2": 21}
+
+
+def got10k_video(folder: Path, n: int, seed: int, test: bool) -> None:
+    frames, boxes = moving_square(n, seed)
+    write_frames(folder, frames, pattern="{:08d}.jpg")
+    write_lines(folder / "groundtruth.txt", boxes[:1] if test else boxes)
+    if not test:
+        cover = np.full(n, 8)
+        cover[3] = 0
+        (folder / "cover.label").write_text("".join(f"{c}\n" for c in cover))
+
+
+def test_got10k_val_is_the_default_and_test_writes_the_server_package(tmp_path):
+    root = tmp_path / "GOT-10k"
+    for k, n in enumerate((14, 19)):
+        got10k_video(root / "val" / f"GOT-10k_Val_{k + 1:06d}", n, k, test=False)
+        got10k_video(root / "test" / f"GOT-10k_Test_{k + 1:06d}", n, k, test=True)
+    code, report = run(["--dataset", "got10k", "--root", root, "--trackers", "local", "--out", tmp_path / "val",
+                        "--no-timelines"])
+    assert code == 0 and report["split"] == "val" and report["rule"] == "got10k"
+    local = report["trackers"]["local"]
+    assert {"ao", "sr50", "sr75"} <= set(local) and local["frames"] == (14 - 2) + (19 - 2)  # frame 0, cover 0 out
+    code, report = run(["--dataset", "got10k", "--split", "test", "--root", root, "--trackers", "local",
+                        "--out", tmp_path / "test"])
+    assert code == 0 and report["scored"] is False and "ao" not in report["trackers"]["local"]
+    with zipfile.ZipFile(report["trackers"]["local"]["package"]) as z:
+        names = sorted(z.namelist())
+        assert names == sorted(f"GOT-10k_Test_{k:06d}/GOT-10k_Test_{k:06d}_{s}.txt" for k in (1, 2) for s in ("001", "time"))
+        lines = z.read("GOT-10k_Test_000002/GOT-10k_Test_000002_001.txt").decode().splitlines()
+        assert len(lines) == 19 and len(lines[0].split(",")) == 4
+        assert len(z.read("GOT-10k_Test_000002/GOT-10k_Test_000002_time.txt").decode().split()) == 19
+
+
+def test_lasot_default_split_is_the_280_test_videos_shipped_with_the_package(tmp_path):
+    for name in ("airplane-1", "airplane-2"):  # airplane-1 is a test video, airplane-2 a training video
+        frames, boxes = moving_square(6, 0)
+        seq = tmp_path / "lasot" / "airplane" / name
+        write_frames(seq / "img", frames, pattern="{:08d}.jpg")
+        write_lines(seq / "groundtruth.txt", boxes)
+        for flag in ("full_occlusion.txt", "out_of_view.txt"):
+            (seq / flag).write_text(",".join("0" for _ in range(6)))
+    warnings = benchmarks.Warnings()
+    assert [v.name for v in benchmarks.read_benchmark("lasot", tmp_path / "lasot", warnings=warnings)] == ["airplane-1"]
+    assert len(warnings.missing) == 279
+
+
+def test_track_honours_the_benchmarks_frame_range(tmp_path, monkeypatch, capsys):
+    frames, boxes = moving_square(14, 3)
+    seq = tmp_path / "Clip"
+    write_frames(seq / "img", frames)
+    write_lines(seq / "groundtruth_rect.txt", boxes[3:12])  # the benchmark uses frames 4-12
+    monkeypatch.setitem(benchmarks.OTB_FRAME_RANGES, "clip", (4, 12))
+    out = tmp_path / "boxes.txt"
+    assert track_cli.main(["--sequence", str(seq), "--out", str(out)]) == 0
+    result = np.loadtxt(out, delimiter=",")
+    assert result.shape == (9, 4)
+    np.testing.assert_allclose(result[0], boxes[3])  # initialised on frame 4, the range's first
