@@ -94,6 +94,13 @@ def main(argv: list[str]) -> None:
 
 def run() -> None:
     """Console-script entry point (tanet-train): absl parses the flags, then calls main."""
+    # absl's --help shows the docstring and flags of the script it was started as; from a console
+    # script that is the wrapper, so this module's are shown for it.
+    started_as = sys.modules["__main__"]
+    if not started_as.__doc__:
+        started_as.__doc__ = __doc__
+    for flag in flags.FLAGS.get_key_flags_for_module(sys.modules[__name__]):
+        flags.FLAGS.register_key_flag_for_module(sys.argv[0], flag)
     app.run(main)
 
 
