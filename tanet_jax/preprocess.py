@@ -7,6 +7,8 @@ from typing import Sequence
 import cv2
 import numpy as np
 
+from tanet_jax import geometry
+
 
 def check_image(image: np.ndarray, name: str = "image") -> np.ndarray:
     """An HxWx3 uint8 BGR image, or a clear error naming what was wrong."""
@@ -28,18 +30,7 @@ def preprocess_frame(image: np.ndarray, size: int = 300) -> np.ndarray:
 
 def crop_box(image: np.ndarray, box: Sequence[float]) -> np.ndarray:
     """The release's target crop `img[int(y):int(y+h), int(x):int(x+w)]`, clipped to the image."""
-    image = check_image(image)
-    if len(box) != 4:
-        raise ValueError(f"box must be [x, y, w, h], got {list(box)}")
-    x, y, w, h = (float(v) for v in box)
-    if not (w > 0 and h > 0) or not all(np.isfinite([x, y, w, h])):
-        raise ValueError(f"box {list(box)} has zero or negative size (or is not finite)")
-    height, width = image.shape[:2]
-    y0, y1 = max(int(y), 0), min(int(y + h), height)
-    x0, x1 = max(int(x), 0), min(int(x + w), width)
-    if y1 <= y0 or x1 <= x0:
-        raise ValueError(f"box {list(box)} lies outside the {width}x{height} image")
-    return image[y0:y1, x0:x1]
+    return geometry.crop_box(check_image(image), box)
 
 
 def preprocess_target(image: np.ndarray, box: Sequence[float], size: int = 300) -> np.ndarray:
