@@ -158,3 +158,73 @@ def test_clear_errors(split, tmp_path):
     with pytest.raises(ValueError, match="not divisible"):
         windows(split, batch=6, process_count=4)
     assert len(VideoTable([3, 4, 10])) == 0 + 1 + 7
+
+
+def test_release_order_batch_holds_streams_of_different_videos(split):
+    """order='release', global batch B: each slot follows its own video stream, frames in order,
+    and the B slots of a batch are B different videos."""
+    records, table = split
+    batch = 4
+    w = TrainingWindows(records, table, SIZE, batch, order="release", seed=3, num_epochs=2)
+    assert w.steps_per_epoch >= 5
+    loader_batches = list(iterate_batches(make_loader(w, 1)))
+    assert len(loader_batches) == 2 * w.steps_per_epoch
+    videos = np.stack([b["video_index"][0] for b in loader_batches])  # (steps, B)
+    frames = np.stack([b["frame_index"][0] for b in loader_batches])
+    for step in range(len(videos)):
+        assert len(set(videos[step])) == batch  # B different videos
+    for slot in range(batch):
+        for s in range(1, w.steps_per_epoch):  # within an epoch: same video -> next frame
+            if videos[s, slot] == videos[s - 1, slot]:
+                assert frames[s, slot] == frames[s - 1, slot] + 1
+            else:  # a new video of this stream starts at its first window
+                assert frames[s, slot] == 1
+                assert videos[s, slot] not in videos[: s, [b for b in range(batch) if b != slot]]
+    # The whole epoch is covered but for the longer streams' tails (less than one video each).
+    first_epoch = {(int(v), int(t)) for v, t in zip(videos[: w.steps_per_epoch].ravel(),
+                                                     frames[: w.steps_per_epoch].ravel())}
+    assert len(first_epoch) == w.steps_per_epoch * batch
+    assert len(table) - len(first_epoch) < batch * int(table.sample_counts.max())
+
+
+def test_release_order_resume_continues_every_stream(split):
+    records, table = split
+    make = lambda threads: make_loader(TrainingWindows(records, table, SIZE, 4, order="release", seed=8,
+                                                       num_epochs=2), 2, threads=threads)
+    uninterrupted = iterate_batches(make(2))
+    for _ in range(5):
+        next(uninterrupted)
+    state = uninterrupted.get_state()
+    expected = [next(uninterrupted) for _ in range(4)]
+    restored = iterate_batches(make(1), state)
+    for want in expected:
+        got = next(restored)
+        for key in want:
+            np.testing.assert_array_equal(got[key], want[key])
+    # Every slot continues its stream: frame t+1 of the same video, or a new video's first window.
+    before = expected[0]
+    after = next(restored)
+    for d in range(2):
+        for i in range(2):
+            v0, t0 = before["video_index"][d, i], before["frame_index"][d, i]
+            v1, t1 = after["video_index"][d, i], after["frame_index"][d, i]
+            assert (v1 == v0 and t1 == t0 + 1) or t1 == 1
+
+
+def test_release_order_needs_a_video_per_slot(split):
+    records, table = split
+    with pytest.raises(ValueError, match="needs at least 40 videos"):
+        TrainingWindows(records, table, SIZE, 40, order="release")
+
+
+def test_eval_samples_spread_over_all_videos(split):
+    from tanet_jax.data.pipeline import eval_samples
+
+    table = split[1]
+    videos_with_windows = int((table.sample_counts > 0).sum())
+    a = eval_samples(table, 2 * videos_with_windows, seed=0)
+    np.testing.assert_array_equal(a, eval_samples(table, 2 * videos_with_windows, seed=0))
+    assert len(set(a.tolist())) == len(a)  # no window twice
+    assert set(table.sample_video[a[:videos_with_windows]].tolist()) == set(np.flatnonzero(table.sample_counts > 0))
+    counts = np.bincount(table.sample_video[a], minlength=len(table.sample_counts))
+    assert counts[table.sample_counts >= 2].min() == 2  # every video gives its share

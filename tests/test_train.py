@@ -166,3 +166,61 @@ def test_killed_run_resumes_exactly(tmp_path):
     assert step_a == step_b == 8
     jax.tree.map(np.testing.assert_array_equal, state_a, state_b)
     jax.tree.map(np.testing.assert_array_equal, gen_a, gen_b)
+
+
+class _TransferCounter:
+    """Counts device-to-host transfers: every fetch of a jax.Array's value goes through
+    ArrayImpl._value (np.asarray, float(), jax.device_get)."""
+
+    def __init__(self, monkeypatch) -> None:
+        from jax._src import array as array_lib
+
+        self.count = 0
+        original = array_lib.ArrayImpl._value
+
+        def counted(arr):
+            if arr._npy_value is None:
+                self.count += 1
+            return original.fget(arr)
+
+        monkeypatch.setattr(array_lib.ArrayImpl, "_value", property(counted))
+
+
+def test_no_host_fetch_between_log_steps(tmp_path, monkeypatch):
+    """40 steps fetch no more from the device than 20 steps plus one log's worth (log_every=20):
+    metrics stay on the device between logs, and nothing else is fetched per step."""
+    import ml_collections
+
+    from tanet_jax.train import loop
+    from tanet_jax.train.logger import Logger
+
+    counter = _TransferCounter(monkeypatch)
+    flush_counts = []
+    original_flush = Logger.flush
+
+    def flush(self, step):
+        before = counter.count
+        original_flush(self, step)
+        flush_counts.append(counter.count - before)
+
+    monkeypatch.setattr(Logger, "flush", flush)
+    spec = __import__("importlib.util").util.spec_from_file_location("smoke", SMOKE)
+    smoke = __import__("importlib.util").util.module_from_spec(spec)
+    spec.loader.exec_module(smoke)
+
+    def run(steps: int) -> int:
+        config = smoke.get_config()
+        config.unlock()
+        config.update(ml_collections.ConfigDict(dict(
+            max_steps=steps, num_epochs=20, log_every=20, eval_every=0, image_every=0, checkpoint_every=1000,
+        )))
+        config.data.data_dir = str(tmp_path / "data")
+        counter.count = 0
+        loop.train_and_evaluate(config, str(tmp_path / f"run{steps}"))
+        return counter.count
+
+    twenty = run(20)
+    forty = run(40)
+    per_log = max(flush_counts)
+    assert per_log > 0  # the counter sees the log's fetch
+    assert forty <= twenty + per_log, (twenty, forty, per_log)

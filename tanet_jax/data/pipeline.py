@@ -7,9 +7,12 @@ size), their ground-truth masks, the video's first-frame target patch, boxes and
 t..t+2 with their masks and 2-frame clips) on the device, without copying frames on the host.
 
 Order is a pure function of (seed, epoch, position): `shuffle` permutes all samples each epoch;
-`release` permutes videos and keeps frames in order, as the release trained. Process p of P
-takes, at every step, its slice p of the global batch, so any number of processes sees the same
-global batches. The Grain iterator's state is all a checkpoint needs to resume at the next sample.
+`release` permutes videos and keeps frames in order, as the release trained (batch 1, one video at
+a time): with a global batch of B, each slot of the batch is its own stream of videos (the
+shuffled videos dealt to the B streams, balanced by length), frames in order, so a batch holds B
+different videos. Process p of P takes, at every step, its slice p of the global batch, so any
+number of processes sees the same global batches. The Grain iterator's state (one position) is
+all a checkpoint needs to resume every stream at its next sample.
 """
 
 from __future__ import annotations
@@ -77,19 +80,76 @@ class VideoTable:
         return int(len(self.sample_video))
 
 
-def epoch_order(table: VideoTable, order: str, seed: int, epoch: int) -> np.ndarray:
-    """Sample indices of one epoch: a permutation of all samples, or the release's order."""
+def release_streams(table: VideoTable, seed: int, epoch: int, batch: int) -> list[list[int]]:
+    """The release's order for a batch of `batch` streams: videos shuffled (seeded by epoch),
+    each dealt to the stream with the fewest windows so far; every stream keeps its videos'
+    frames in order."""
     rng = np.random.default_rng([seed, epoch])
+    videos = rng.permutation(len(table.sample_counts))
+    if batch == 1:
+        return [[int(v) for v in videos]]
+    videos = [int(v) for v in videos if table.sample_counts[v] > 0]
+    if len(videos) < batch:
+        raise ValueError(f"order 'release' with a global batch of {batch} needs at least {batch} videos "
+                         f"(one stream each); this split has {len(videos)}")
+    streams: list[list[int]] = [[] for _ in range(batch)]
+    loads = np.zeros(batch, np.int64)
+    for v in videos:
+        b = int(np.argmin(loads))
+        streams[b].append(v)
+        loads[b] += table.sample_counts[v]
+    return streams
+
+
+def _stream_samples(table: VideoTable, videos: list[int]) -> np.ndarray:
+    if not videos:
+        return np.zeros(0, np.int64)
+    return np.concatenate(
+        [np.arange(table.sample_starts[v], table.sample_starts[v] + table.sample_counts[v]) for v in videos]
+    ).astype(np.int64)
+
+
+def epoch_order(table: VideoTable, order: str, seed: int, epoch: int, batch: int = 1,
+                steps: int | None = None) -> np.ndarray:
+    """Sample indices of one epoch, position `step * batch + slot`: a permutation of all
+    samples, or the release's order (slot b follows stream b, see `release_streams`), cut to
+    `steps` batches when given (release: else the shortest stream's length)."""
     if order == "shuffle":
-        return rng.permutation(len(table))
+        return np.random.default_rng([seed, epoch]).permutation(len(table))
     if order == "release":
-        videos = rng.permutation(len(table.sample_counts))
-        return np.concatenate(
-            [np.arange(table.sample_starts[v], table.sample_starts[v] + table.sample_counts[v]) for v in videos]
-        ).astype(np.int64)
+        streams = [_stream_samples(table, videos) for videos in release_streams(table, seed, epoch, batch)]
+        n = min(len(x) for x in streams) if steps is None else steps
+        return np.stack([x[:n] for x in streams], axis=1).reshape(-1)
     if order == "sequential":
         return np.arange(len(table))
     raise ValueError(f"order must be 'shuffle', 'release' or 'sequential', got {order!r}")
+
+
+def release_steps(table: VideoTable, seed: int, num_epochs: int, batch: int) -> int:
+    """Batches per epoch in the release's order: the shortest stream over all epochs (streams
+    differ in length by less than one video, the rest of the longer ones is left out that epoch)."""
+    return min(
+        min(int(sum(table.sample_counts[v] for v in videos)) for videos in release_streams(table, seed, e, batch))
+        for e in range(max(num_epochs, 1))
+    )
+
+
+def eval_samples(table: VideoTable, n: int, seed: int = 0) -> np.ndarray:
+    """`n` windows spread over all videos (seeded, the same each time): videos in a seeded order,
+    taken in turn, each giving its next window from a seeded permutation of its own."""
+    rng = np.random.default_rng([seed, 1234])
+    videos = [int(v) for v in rng.permutation(len(table.sample_counts)) if table.sample_counts[v] > 0]
+    if not videos:
+        return np.zeros(0, np.int64)
+    perms = {v: table.sample_starts[v] + rng.permutation(int(table.sample_counts[v])) for v in videos}
+    n = min(n, len(table))
+    out, rounds = [], 0
+    while len(out) < n:
+        for v in videos:
+            if rounds < len(perms[v]) and len(out) < n:
+                out.append(int(perms[v][rounds]))
+        rounds += 1
+    return np.asarray(out, np.int64)
 
 
 class TrainingWindows:
@@ -117,8 +177,11 @@ class TrainingWindows:
         self.global_batch, self.local_batch = global_batch, global_batch // process_count
         self.order, self.seed, self.num_epochs = order, seed, num_epochs
         self.process_index, self.augment = process_index, augment
-        self.steps_per_epoch = len(table) // global_batch
-        epoch_order(table, order, seed, 0)  # validate the order name early
+        epoch_order(table, order, seed, 0, 1)  # validate the order name early
+        if order == "release":
+            self.steps_per_epoch = release_steps(table, seed, num_epochs, global_batch)
+        else:
+            self.steps_per_epoch = len(table) // global_batch
         self._cached: tuple[int, np.ndarray] | None = None
 
     def __len__(self) -> int:
@@ -134,7 +197,8 @@ class TrainingWindows:
         """Which training window the `index`-th sample of this process is."""
         epoch, position = self.global_position(index)
         if self._cached is None or self._cached[0] != epoch:
-            self._cached = (epoch, epoch_order(self.table, self.order, self.seed, epoch))
+            self._cached = (epoch, epoch_order(self.table, self.order, self.seed, epoch, self.global_batch,
+                                               self.steps_per_epoch))
         return int(self._cached[1][position])
 
     def __getitem__(self, index: int) -> dict[str, np.ndarray]:

@@ -8,12 +8,14 @@ update as the whole batch on one device.
 from __future__ import annotations
 
 import dataclasses
+import functools
 from typing import Any, Callable, NamedTuple
 
 import flax
 import flax.jax_utils
 import jax
 import jax.numpy as jnp
+import numpy as np
 import optax
 from jax import lax
 
@@ -70,6 +72,14 @@ class Nets:
             MotionDiscriminator(model), make_optimizer(optimizer, lrs[0]),
             make_optimizer(optimizer, lrs[1]), make_optimizer(optimizer, lrs[2]), *weights,
         )
+
+
+@functools.lru_cache(maxsize=4)
+def cached_nets(model: ModelConfig, optimizer: str, lrs: tuple[float, float, float],
+                weights: tuple[float, float] = (0.1, 0.2)) -> Nets:
+    """`Nets.create`, the same object for the same arguments: a second run in one process (a
+    notebook, a test) reuses the first one's compiled updates."""
+    return Nets.create(model, optimizer, lrs, weights)
 
 
 def init_state(nets: Nets, rng: Array) -> TrainState:
@@ -241,6 +251,30 @@ def make_updates(nets: Nets, axis_name: str | None = AXIS) -> dict[str, Callable
         return state.replace(step=state.step + 1, generator=new_g), metrics
 
     return {"appearance": appearance, "motion": motion, "generator": generator}
+
+
+def _signature(tree: Any) -> tuple:
+    """Hashable structure, shapes and dtypes of a tree of arrays."""
+    leaves, treedef = jax.tree.flatten(tree)
+    return treedef, tuple((tuple(np.shape(x)), x.dtype) for x in leaves)
+
+
+@functools.lru_cache(maxsize=8)
+def _compile(nets: Nets, state_sig: tuple, batch_sig: tuple, rng_sig: tuple) -> dict[str, Any]:
+    def abstract(sig: tuple) -> Any:
+        treedef, leaves = sig
+        return jax.tree.unflatten(treedef, [jax.ShapeDtypeStruct(s, d) for s, d in leaves])
+
+    args = abstract(state_sig), abstract(batch_sig), abstract(rng_sig)
+    return {kind: jax.pmap(f, axis_name=AXIS, donate_argnums=(0,)).lower(*args).compile()
+            for kind, f in make_updates(nets).items()}
+
+
+def compile_updates(nets: Nets, replicated: Any, batch: Any, rng: Any) -> dict[str, Callable]:
+    """The three updates pmapped over the local devices and compiled ahead of time for these
+    shapes (state donated), so compile time is paid, and can be shown, before the first step.
+    Cached per (nets, shapes) within a process."""
+    return _compile(nets, _signature(replicated), _signature(batch), _signature(rng))
 
 
 def predict_maps(nets: Nets, generator_vars: dict[str, Any], batch: dict[str, Array]) -> Array:
