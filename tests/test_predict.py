@@ -74,3 +74,11 @@ def test_missing_checkpoint_is_a_clear_error(tmp_path, rng, capsys):
     root = otb_folder(tmp_path / "otb", rng, ("Alpha",))
     assert predict.main(["--root", str(root), "--out", str(tmp_path / "m"), "--checkpoint", str(tmp_path / "no")]) == 2
     assert "no such checkpoint" in capsys.readouterr().err
+
+
+def test_no_model_is_used_unless_named(tmp_path, rng, capsys):
+    root = otb_folder(tmp_path / "otb", rng, ("Alpha",))
+    with pytest.raises(SystemExit) as e:
+        predict.main(["--root", str(root), "--out", str(tmp_path / "m")])
+    assert e.value.code == 2 and "--checkpoint" in capsys.readouterr().err
+    assert not (tmp_path / "m").exists()
