@@ -75,11 +75,52 @@ def _wait_for_coordinator(address: str, timeout: float) -> None:
             time.sleep(0.5)
 
 
+def _fail(message: str) -> None:
+    """One line naming what is wrong and what to do; exit status 2."""
+    print(f"error: {message}", file=sys.stderr, flush=True)
+    sys.exit(2)
+
+
+def _config_file(argv: list[str]) -> str | None:
+    for i, arg in enumerate(argv):
+        if arg.startswith("--config="):
+            return arg.split("=", 1)[1]
+        if arg == "--config" and i + 1 < len(argv):
+            return argv[i + 1]
+    return None
+
+
+def parse_flags(argv: list[str]) -> list[str]:
+    """absl's parsing, with each bad input as one line (no traceback, no help dump): a missing
+    config file, an unknown --config.KEY, a value of the wrong type, an unknown flag."""
+    path = _config_file(argv)
+    if path is not None and not os.path.isfile(path.split(":", 1)[0]):
+        _fail(f"--config {path}: no such file (the presets are experiments/configs/NAME.py)")
+    try:
+        return flags.FLAGS(argv)
+    except (AttributeError, KeyError) as e:  # ml_collections: an override naming no field
+        key = str(e).strip("\"' ")
+        given = [a.split("=", 1)[0] for a in argv if a.startswith("--config.") and key in a.split("=", 1)[0]]
+        name = given[0] if given else f"--config.{key}"
+        _fail(f"{name}: no such setting in {path} (the names are in tanet_jax/train/config.py)")
+    except flags.Error as e:
+        _fail(str(e).strip().splitlines()[0])
+    return []
+
+
 def main(argv: list[str]) -> None:
     if len(argv) > 1:
-        raise app.UsageError(f"unexpected arguments: {argv[1:]}")
+        _fail(f"unexpected arguments {argv[1:]}: settings are --config.KEY=VALUE (see --help)")
     if _CONFIG.value is None or _WORKDIR.value is None:
-        raise app.UsageError("--config and --workdir are required (see --help)")
+        _fail("--config and --workdir are required, e.g. --config experiments/configs/synthetic.py "
+              "--workdir runs/synthetic (see --help)")
+    if os.path.exists(_WORKDIR.value) and not os.path.isdir(_WORKDIR.value):
+        _fail(f"--workdir {_WORKDIR.value} is a file; give a directory (new, or a previous run's to resume it)")
+    from tanet_jax.train.config import config_problems
+
+    problems = config_problems(_CONFIG.value)
+    if problems:
+        _fail("config: " + "; ".join(problems))
     from absl import logging as absl_logging
 
     absl_logging.set_verbosity(absl_logging.WARNING)  # orbax narrates every file it writes at INFO
@@ -87,7 +128,10 @@ def main(argv: list[str]) -> None:
     _distributed()
     from tanet_jax.train.loop import summary_line, train_and_evaluate
 
-    evaluation = train_and_evaluate(_CONFIG.value, _WORKDIR.value)
+    try:
+        evaluation = train_and_evaluate(_CONFIG.value, _WORKDIR.value)
+    except FileNotFoundError as e:  # a dataset that is not built (the message says how)
+        _fail(str(e))
     if evaluation:
         print(f"final evaluation: {summary_line(evaluation)}")
 
@@ -101,7 +145,7 @@ def run() -> None:
         started_as.__doc__ = __doc__
     for flag in flags.FLAGS.get_key_flags_for_module(sys.modules[__name__]):
         flags.FLAGS.register_key_flag_for_module(sys.argv[0], flag)
-    app.run(main)
+    app.run(main, flags_parser=parse_flags)
 
 
 if __name__ == "__main__":

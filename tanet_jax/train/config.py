@@ -17,6 +17,8 @@ def base_config() -> ml_collections.ConfigDict:
     c.model = ml_collections.ConfigDict()
     c.model.preset = "official"
     c.model.input_size = 300
+    # Mixed precision: "bfloat16" computes in bfloat16 where half_scope says, with float32
+    # parameters, optimizer states and losses (as inference's dtype="bfloat16").
     c.model.dtype = "float32"
     c.model.half_scope = "motion"  # with a half dtype: "motion" (the generator's C3D) or "all"
     c.model.dropout = 0.5
@@ -64,7 +66,35 @@ def base_config() -> ml_collections.ConfigDict:
     c.eval_every = 2000
     c.eval_batches = 16
     c.progress_bar = True
+    c.profile_steps = ""  # "a,b": a JAX profiler trace of steps a..b in WORKDIR/profile (TensorBoard)
     return c
+
+
+def config_problems(config: ml_collections.ConfigDict) -> list[str]:
+    """What is wrong with a training config, each naming its key (empty when fine)."""
+    problems = []
+    try:
+        config.model.preset  # noqa: B018 - a config file that failed to load raises here
+    except OSError as e:
+        return [str(e).strip().splitlines()[0]]
+    try:
+        model_config(config)
+    except (ValueError, KeyError) as e:
+        problems.append(f"model: {str(e).strip(chr(39))}")
+    if config.data.order not in ("shuffle", "release", "sequential"):
+        problems.append(f"data.order must be 'shuffle', 'release' or 'sequential', got {config.data.order!r}")
+    if config.optimizer.name not in ("adagrad", "adam", "sgd"):
+        problems.append(f"optimizer.name must be 'adagrad', 'adam' or 'sgd', got {config.optimizer.name!r}")
+    for key in ("per_device_batch", "num_epochs", "log_every"):
+        if int(config[key]) < 1:
+            problems.append(f"{key} must be >= 1, got {config[key]}")
+    profile = str(config.get("profile_steps", "") or "").strip()
+    if profile:
+        parts = profile.split(",")
+        ok = len(parts) == 2 and all(x.strip().isdigit() for x in parts)
+        if not ok or not 1 <= int(parts[0]) <= int(parts[1]):
+            problems.append(f"profile_steps must be 'a,b' with 1 <= a <= b, got {profile!r}")
+    return problems
 
 
 def model_config(config: ml_collections.ConfigDict) -> ModelConfig:
