@@ -16,7 +16,8 @@ split has no public boxes: it is tracked and written as the evaluation server's 
 
 Writes OUT/<tracker>-<config digest>/<sequence>.txt (one x,y,w,h line per frame, the toolkits'
 layout) with tracker.json (the full tracker configuration), OUT/report.json (scores, per
-sequence scores, the attention source and checkpoint SHA-256, the configuration, the package
+sequence scores, success AUC per attribute label where the benchmark ships them (UAV123's
+anno/.../att/, LaSOT's toolkit att/ files copied to ROOT/att/; plotted in attributes_plot.png), the attention source and checkpoint SHA-256, the configuration, the package
 version, date and machine, failed and missing sequences), success/precision plots and per-sequence
 IoU/confidence timelines (OUT/timelines/). Results of the same configuration are reused; another
 configuration (any --config field, --threshold, --every, attention or checkpoint) gets its own
@@ -39,7 +40,7 @@ from tqdm import tqdm
 
 from tanet_jax.data.benchmarks import BENCHMARKS, DEFAULT_SPLITS, DatasetError, Video, Warnings, read_benchmark
 from tanet_jax.evaluation import metrics
-from tanet_jax.evaluation.plots import plot_curves, plot_timeline
+from tanet_jax.evaluation.plots import plot_attributes, plot_curves, plot_timeline
 from tanet_jax.evaluation.results import TrackerFolder, remove_results, write_got10k_package, write_text_atomic
 from tanet_jax.evaluation.tracker_spec import (CONFIG_HELP, TrackerSpec, add_tracker_arguments, provenance,
                                                spec_from_args, split_overrides)
@@ -131,6 +132,9 @@ def evaluate(dataset: str, root: Path, split: str | None, kinds: list[str], spec
                 scores["per_sequence"][n]["fps"] = float(r["fps"])
                 scores["per_sequence"][n]["global_searches"] = int(np.sum(r["global_search"]))
             entry.update(scores)
+            attributes = metrics.attribute_scores(scores, videos)
+            if attributes:
+                entry["attributes"] = attributes
             curves[label] = (np.asarray(scores["success_curve"]),
                              np.asarray(scores["precision_curve"]) if "precision_curve" in scores else None)
         trackers[label] = entry
@@ -140,6 +144,9 @@ def evaluate(dataset: str, root: Path, split: str | None, kinds: list[str], spec
     write_text_atomic(out / "report.json", json.dumps(report, indent=2))
     if curves:
         plot_curves(out, curves, f"OPE on {dataset} {split}")
+    by_attribute = {k: v["attributes"] for k, v in trackers.items() if "attributes" in v}
+    if by_attribute:
+        plot_attributes(out / "attributes_plot.png", by_attribute)
     return report
 
 

@@ -146,12 +146,20 @@ def test_uav123_10fps_layout_with_nan_frames_and_sub_sequence_ranges(tmp_path):
         write_frames(root / "data_seq" / "UAV123_10fps" / name, frames, pattern="{:06d}.jpg")
         boxes[[5, 6, 30]] = np.nan  # fully occluded or out of view
         write_lines(root / "anno" / "UAV123_10fps" / f"{name}.txt", boxes)
+        flags = {"uav6": "1,0,0,1,0,0,0,0,0,0,0,0", "uav4": "1,0,0,0,0,0,1,0,0,0,0,0"}[name]  # SV FM / SV OV
+        (root / "anno" / "UAV123_10fps" / "att" / f"{name}.txt").parent.mkdir(exist_ok=True)
+        (root / "anno" / "UAV123_10fps" / "att" / f"{name}.txt").write_text(flags + "\n")
     code, report = run(["--dataset", "uav123_10fps", "--root", root, "--trackers", "local", "--out",
                         tmp_path / "res", "--no-timelines"])
     assert code == 0 and report["rule"] == "uav"
     per = report["trackers"]["local"]["per_sequence"]
     assert per["uav6"]["frames"] == 34 and per["uav4"]["frames"] == 50  # NaN frames left out
     assert len(report["missing"]) == 121 and "group2_2" in report["missing"]
+    attrs = report["trackers"]["local"]["attributes"]
+    assert {k: v["sequences"] for k, v in attrs.items()} == {"FM": 1, "OV": 1, "SV": 2}
+    assert attrs["FM"]["success_auc"] == pytest.approx(per["uav6"]["success_auc"])
+    assert attrs["SV"]["success_auc"] == pytest.approx((per["uav6"]["success_auc"] + per["uav4"]["success_auc"]) / 2)
+    assert (tmp_path / "res" / "attributes_plot.png").is_file()
     # a sub-sequence is its published frame range of the parent video: truck4_2 = truck4 193-421
     frames, boxes = moving_square(2, 0)
     for i, f in zip((193, 421), frames):

@@ -35,6 +35,13 @@ TABLES = Path(__file__).parent / "tables"
 BENCHMARKS = ("otb", "got10k", "lasot", "tnl2k", "uav123", "uav123_10fps", "dtb70")
 DEFAULT_SPLITS = {"otb": "all", "got10k": "val", "lasot": "test", "tnl2k": "test", "uav123": "all",
                   "uav123_10fps": "all", "dtb70": "all"}
+# Attribute labels as the benchmarks ship them: one line of 0/1 flags per sequence, in this order
+# (UAV123: anno/UAV123[_10fps]/att/NAME.txt; LaSOT: the evaluation toolkit's annos/att/NAME.txt,
+# copied to ROOT/att/NAME.txt).
+ATTRIBUTES = {
+    "uav": ("SV", "ARC", "LR", "FM", "FOC", "POC", "OV", "BC", "IV", "VC", "CM", "SOB"),
+    "lasot": ("IV", "POC", "DEF", "MB", "CM", "ROT", "BC", "VC", "SV", "FOC", "FM", "OV", "LR", "ARC"),
+}
 SPLITS = {"otb": ("all",), "got10k": ("train", "val", "test"), "lasot": ("train", "test", "all"),
           "tnl2k": ("train", "test", "all"), "uav123": ("all",), "uav123_10fps": ("all",), "dtb70": ("all",)}
 
@@ -66,6 +73,7 @@ class Video:
     annotation_file: Path | None = None
     zero_box_means_absent: bool = False  # LaSOT and TNL2K mark a missing target with 0,0,0,0
     marked: np.ndarray | None = None  # frames the dataset's own flags mark absent (LaSOT, GOT-10k)
+    attributes: tuple[str, ...] = ()  # the benchmark's attribute labels of this sequence (UAV123, LaSOT)
 
     def __len__(self) -> int:
         return len(self.frames)
@@ -134,6 +142,14 @@ def parse_flags(path: Path, count: int) -> np.ndarray:
     if len(flags) != count:
         raise DatasetError(f"{path}: {len(flags)} flags for {count} frames")
     return flags
+
+
+def read_attributes(path: Path, names: tuple[str, ...]) -> tuple[str, ...]:
+    """The attribute names whose flag is 1 in a one-line 0/1 attribute file (empty if no file)."""
+    if not path.is_file():
+        return ()
+    flags = parse_flags(path, len(names))
+    return tuple(n for n, f in zip(names, flags) if f)
 
 
 def list_frames(folder: Path) -> list[Path]:
@@ -300,6 +316,7 @@ def read_uav123(root: Path, version: str = "uav123", warnings: Warnings | None =
         anno = anno_dir / f"{name}.txt"
         video = _new_video(name, frames, parse_boxes(anno), anno)
         marked = np.isnan(video.boxes).any(axis=1)
+        video.attributes = read_attributes(anno_dir / "att" / f"{name}.txt", ATTRIBUTES["uav"])
         yield check_video(video, marked, warnings)
 
     yield from _each(present, load, warnings)
@@ -395,6 +412,7 @@ def read_lasot(root: Path, split: str, warnings: Warnings | None = None) -> Iter
         nlp = seq / "nlp.txt"
         description = nlp.read_text().strip() if nlp.is_file() else ""
         video = _new_video(name, frames, boxes, seq / "groundtruth.txt", description, zero_box_means_absent=True)
+        video.attributes = read_attributes(root / "att" / f"{name}.txt", ATTRIBUTES["lasot"])
         yield check_video(video, marked, warnings)
 
     yield from _each(names, load, warnings)

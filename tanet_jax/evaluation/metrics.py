@@ -45,7 +45,7 @@ RULES = {"otb": "otb", "dtb70": "otb", "uav123": "uav", "uav123_10fps": "uav", "
          "lasot": "lasot", "tnl2k": "tnl2k"}
 
 __all__ = ["rect_iou", "center_error", "normalized_center_error", "centers", "success_curve", "precision_curve",
-           "sequence_metrics", "score_benchmark", "RULES"]
+           "sequence_metrics", "score_benchmark", "attribute_scores", "RULES"]
 
 
 def centers(boxes: np.ndarray) -> np.ndarray:
@@ -170,6 +170,21 @@ def score_benchmark(benchmark: str, results: Mapping[str, np.ndarray], videos: M
     return {"rule": rule, "success_auc": float(np.mean(succ)), "precision": float(prec[20]),
             "norm_precision": float(norm[20]), "success_curve": succ.tolist(), "precision_curve": prec.tolist(),
             "per_sequence": per}
+
+
+def attribute_scores(scores: Mapping[str, Any], videos: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    """Success AUC per attribute label: the AUC of the success curve averaged over the scored
+    sequences with that label (equal to the mean of their AUCs), as the toolkits' attribute plots."""
+    per = scores.get("per_sequence", {})
+    out: dict[str, dict[str, Any]] = {}
+    for name, video in videos.items():
+        if name in per and "success_auc" in per[name]:
+            for attr in getattr(video, "attributes", ()):
+                out.setdefault(attr, {"sequences": []})["sequences"].append(name)
+    for attr, entry in out.items():
+        entry["success_auc"] = float(np.mean([per[n]["success_auc"] for n in entry["sequences"]]))
+        entry["sequences"] = len(entry["sequences"])
+    return dict(sorted(out.items()))
 
 
 def sequence_metrics(boxes: np.ndarray, anno: np.ndarray, valid: np.ndarray | None = None,

@@ -60,3 +60,21 @@ def plot_timeline(path: Path, iou: np.ndarray, confidence: np.ndarray, fired: np
     ax.set(xlabel="frame", ylim=(0, max(1.05, float(np.nanmax(confidence)) + 0.05)), title=title)
     ax.legend(loc="upper right", fontsize=7, ncol=2)
     _save(fig, path)
+
+
+def plot_attributes(path: Path, scores: dict[str, dict[str, dict[str, float]]]) -> None:
+    """Success AUC per attribute label (bars), one colour per tracker: {tracker: {attr: {success_auc, sequences}}}."""
+    attrs = sorted({a for per in scores.values() for a in per})
+    if not attrs:
+        return
+    fig, ax = plt.subplots(figsize=(max(5.0, 0.6 * len(attrs) * max(1, len(scores))), 3.2))
+    width = 0.8 / max(1, len(scores))
+    x = np.arange(len(attrs))
+    for k, (label, per) in enumerate(sorted(scores.items())):
+        ax.bar(x + k * width, [per.get(a, {}).get("success_auc", np.nan) for a in attrs], width, label=label)
+    counts = {a: max(per.get(a, {}).get("sequences", 0) for per in scores.values()) for a in attrs}
+    ax.set_xticks(x + 0.4 - width / 2, [f"{a}\n({counts[a]})" for a in attrs], fontsize=8)
+    ax.set(ylabel="success AUC", ylim=(0, 1), title="Success AUC per attribute (number of sequences)")
+    ax.legend(fontsize=7)
+    ax.grid(alpha=0.3, axis="y")
+    _save(fig, path)
