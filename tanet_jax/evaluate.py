@@ -16,8 +16,9 @@ split has no public boxes: it is tracked and written as the evaluation server's 
 
 Writes OUT/<tracker>-<config digest>/<sequence>.txt (one x,y,w,h line per frame, the toolkits'
 layout) with tracker.json (the full tracker configuration), OUT/report.json (scores, per
-sequence scores, success AUC per attribute label where the benchmark ships them (UAV123's
-anno/.../att/, LaSOT's toolkit att/ files copied to ROOT/att/; plotted in attributes_plot.png), the attention source and checkpoint SHA-256, the configuration, the package
+sequence scores, success AUC per attribute label where the benchmark has them (OTB: the
+benchmark toolkit's labels, shipped; UAV123: anno/.../att/; LaSOT: the toolkit's att/ files
+copied to ROOT/att/; plotted in attributes_plot.png), the attention source and checkpoint SHA-256, the configuration, the package
 version, date and machine, failed and missing sequences), success/precision plots and per-sequence
 IoU/confidence timelines (OUT/timelines/). Results of the same configuration are reused; another
 configuration (any --config field, --threshold, --every, attention or checkpoint) gets its own

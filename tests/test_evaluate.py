@@ -233,3 +233,13 @@ def test_track_honours_the_benchmarks_frame_range(tmp_path, monkeypatch, capsys)
     result = np.loadtxt(out, delimiter=",")
     assert result.shape == (9, 4)
     np.testing.assert_allclose(result[0], boxes[3])  # initialised on frame 4, the range's first
+
+
+def test_otb_sequences_carry_the_benchmarks_attribute_labels(tmp_path):
+    root = otb_root(tmp_path / "otb", ("Crossing", "Walking2", "MyOwn"), (10, 12, 8))
+    labels = {v.name: v.attributes for v in benchmarks.read_benchmark("otb", root)}
+    assert labels == {"Crossing": ("SV", "DEF", "BC"), "Walking2": ("SV", "OCC"), "MyOwn": ()}
+    code, report = run(["--dataset", "otb", "--root", root, "--trackers", "local", "--out", tmp_path / "res",
+                        "--no-timelines"])
+    per, attrs = report["trackers"]["local"]["per_sequence"], report["trackers"]["local"]["attributes"]
+    assert attrs["SV"]["sequences"] == 2 and attrs["OCC"]["success_auc"] == pytest.approx(per["Walking2"]["success_auc"])

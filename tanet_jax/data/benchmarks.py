@@ -248,13 +248,23 @@ def read_otb(root: Path, warnings: Warnings | None = None) -> Iterator[Video]:
     seqs = [p for p in sorted(root.iterdir()) if p.is_dir() and any(p.glob("groundtruth_rect*.txt"))]
     if not seqs:
         raise DatasetError(f"{root}: no OTB sequences (NAME/img/ and NAME/groundtruth_rect.txt) found")
-    yield from _each([p.name for p in seqs], lambda n: read_otb_sequence(root / n, warnings), warnings)
+    labels = otb_attributes()
+    yield from _each([p.name for p in seqs], lambda n: read_otb_sequence(root / n, warnings, attributes=labels),
+                     warnings)
+
+
+def otb_attributes() -> dict[str, tuple[str, ...]]:
+    """OTB's attribute labels per sequence (lower-case name -> labels), shipped in tables/."""
+    table = json.loads((TABLES / "otb_attributes.json").read_text())["otb"]
+    return {name.lower(): tuple(labels) for name, labels in table.items()}
 
 
 def read_otb_sequence(seq_dir: Path, warnings: Warnings | None = None,
-                      frame_ranges: dict[str, tuple[int, int]] | None = None) -> Iterator[Video]:
+                      frame_ranges: dict[str, tuple[int, int]] | None = None,
+                      attributes: dict[str, tuple[str, ...]] | None = None) -> Iterator[Video]:
     """One OTB-layout folder (`img/` + `groundtruth_rect[.k].txt`), cut to the benchmark's frame
-    range where it has one (David: frames 300-770); one Video per annotation file."""
+    range where it has one (David: frames 300-770); one Video per annotation file, labelled
+    from `attributes` (lower-case name -> labels) where given."""
     warnings = warnings or Warnings()
     ranges = OTB_FRAME_RANGES if frame_ranges is None else frame_ranges
     annos = sorted(seq_dir.glob("groundtruth_rect*.txt"))
@@ -268,6 +278,7 @@ def read_otb_sequence(seq_dir: Path, warnings: Warnings | None = None,
         suffix = anno.name[len("groundtruth_rect"):-len(".txt")]  # "" or ".2"
         name = seq_dir.name + (suffix if len(annos) > 1 or suffix else "")
         video = _new_video(name, frames, parse_boxes(anno), anno)
+        video.attributes = (attributes or {}).get(name.lower(), ())
         yield check_video(video, None, warnings)
 
 
