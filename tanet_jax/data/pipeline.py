@@ -24,6 +24,8 @@ import cv2
 import grain
 import numpy as np
 
+from tanet_jax.geometry import box_mask
+
 WINDOW = 4  # frames t-1, t, t+1, t+2
 
 
@@ -33,19 +35,6 @@ class Augment:
 
     flip: bool = False
     color_jitter: float = 0.0
-
-
-def box_mask(box: np.ndarray, height: int, width: int) -> np.ndarray:
-    """1 inside the box (the release's integer-truncated extent), clipped; zeros for NaN."""
-    mask = np.zeros((height, width), np.uint8)
-    if np.isnan(box).any():
-        return mask
-    x, y, w, h = (float(v) for v in box)
-    y0, y1 = max(int(y), 0), min(int(y + h), height)
-    x0, x1 = max(int(x), 0), min(int(x + w), width)
-    if y1 > y0 and x1 > x0:
-        mask[y0:y1, x0:x1] = 1
-    return mask
 
 
 def decode_jpeg(data: bytes, size: int, what: str) -> np.ndarray:
