@@ -243,3 +243,21 @@ def test_otb_sequences_carry_the_benchmarks_attribute_labels(tmp_path):
                         "--no-timelines"])
     per, attrs = report["trackers"]["local"]["per_sequence"], report["trackers"]["local"]["attributes"]
     assert attrs["SV"]["sequences"] == 2 and attrs["OCC"]["success_auc"] == pytest.approx(per["Walking2"]["success_auc"])
+
+
+def test_got10k_adapter_builds_from_the_same_config():
+    pytest.importorskip("got10k")
+    from PIL import Image
+
+    from tanet_jax.tracking.got10k import JointSearchTracker
+
+    frames, boxes = moving_square(4, 1)
+    tracker = JointSearchTracker(load_config(None), name="ours")
+    tracker.init(Image.fromarray(frames[0][:, :, ::-1]), boxes[0])
+    assert tracker.update(Image.fromarray(frames[1][:, :, ::-1])).shape == (4,)
+    config = load_config(None)
+    config.joint.no_such_setting = 1  # the config reaches tracking.build, which checks every key
+    with pytest.raises(ValueError, match="no_such_setting"):
+        JointSearchTracker(config)
+    with pytest.raises(ValueError, match="annotations"):
+        JointSearchTracker(load_config(None), attention="groundtruth")
