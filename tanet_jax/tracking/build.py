@@ -12,9 +12,10 @@ import numpy as np
 from tanet_jax.tracking.attention import AttentionProvider, GroundTruthAttention, NoAttention, TanetAttention
 from tanet_jax.tracking.cf import CFParams, CorrelationFilterTracker
 from tanet_jax.tracking.joint import JointParams, JointTracker
+from tanet_jax.tracking.redetect import CorrelationAttention
 
 # Attention sources a user can name; "groundtruth" is an upper bound (it reads the annotations).
-ATTENTIONS = ("none", "groundtruth", "tanet")
+ATTENTIONS = ("none", "correlation", "groundtruth", "tanet")
 
 
 def default_config() -> ml_collections.ConfigDict:
@@ -49,6 +50,8 @@ def make_attention(name: str, local: CorrelationFilterTracker, *, boxes: np.ndar
     """The provider called `name`; groundtruth needs the boxes, tanet a predictor."""
     if name == "none":
         return NoAttention()
+    if name == "correlation":
+        return CorrelationAttention(orientations=local.p.orientations, color=local.p.color)
     if name == "groundtruth":
         if boxes is None:
             raise ValueError("attention 'groundtruth' needs the sequence's ground-truth boxes")

@@ -30,10 +30,10 @@ class CFParams:
     window: int = 128  # side of the resized search region, pixels
     cell: int = 4  # feature cell, pixels
     padding: float = 2.0  # region = target size * (1 + padding)
-    orientations: int = 9
+    orientations: int = 31  # 31: fHOG; otherwise a soft orientation histogram with this many bins
     lam: float = 1e-3  # ridge regularisation
     sigma: float = 0.1  # label width, as a fraction of the target size in cells
-    learning_rate: float = 0.025
+    learning_rate: float = 0.015
     scales: tuple[float, ...] = (0.97, 1.0, 1.03)
     scale_penalty: float = 0.985
     min_size: float = 6.0
@@ -58,9 +58,8 @@ def crop(frame: np.ndarray, center: Sequence[float], size: Sequence[float], out:
 
 
 def _cell_pool(x: jax.Array, cell: int) -> jax.Array:
-    """(W, W, C) -> (W/cell, W/cell, C) cell means."""
-    n = x.shape[0] // cell
-    return x.reshape(n, cell, n, cell, -1).mean(axis=(1, 3))
+    """(H, W, C) -> (H/cell, W/cell, C) cell means."""
+    return x.reshape(x.shape[0] // cell, cell, x.shape[1] // cell, cell, -1).mean(axis=(1, 3))
 
 
 def fhog(patch: jax.Array, cell: int) -> jax.Array:

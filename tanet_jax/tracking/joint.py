@@ -1,5 +1,10 @@
 """The joint local-global tracker: local search while confident; when the previous frame's
-confidence fell under a threshold (or every k frames), search where the attention points."""
+confidence fell under a threshold (or every k frames), search where the attention points.
+
+A global candidate replaces the local result only when the first frame's appearance model (the
+local tracker's confidence) prefers it clearly, so a poor attention map costs time, not accuracy.
+The tracker learns only from frames it is sure of and whose box lies inside the frame (never
+border-replicated pixels), and its centre stays inside the frame."""
 
 from __future__ import annotations
 
@@ -16,12 +21,17 @@ from tanet_jax.tracking.protocol import LocalTracker, box_center
 class JointParams:
     """When to search globally and how to choose."""
 
-    threshold: float = 0.35  # previous confidence under this -> global search
+    threshold: float = 0.5  # previous (relative) confidence under this -> global search
     every: int = 0  # also search globally every k frames (0: never)
     top_k: int = 3  # attention components searched (besides the peak)
     map_threshold: float = 0.5
     motion_sigma: float = 0.5  # mild motion prior: Gaussian in distance / frame diagonal
-    update_threshold: float = 0.25  # learn from a frame only when this confident
+    update_threshold: float = 0.3  # learn from a frame only when this confident (relative)
+    switch_margin: float = 1.3  # a global candidate wins only with this many times the local confidence
+    learn_threshold: float = 0.5  # the attention provider learns from frames this confident
+    max_outside: float = 0.2  # learn nothing when more than this fraction of the box is outside the frame
+    accept: float = 0.5  # a global candidate needs at least this relative confidence
+    reference_rate: float = 0.1  # how fast the confidence of tracked frames (the reference) follows them
 
 
 class JointTracker:
@@ -33,6 +43,7 @@ class JointTracker:
         self.box = None
         self.previous = None
         self.confidence = 1.0
+        self.reference = 1.0
         self.index = 0
 
     def initialize(self, frame: np.ndarray, box: Sequence[float]) -> None:
@@ -42,6 +53,7 @@ class JointTracker:
         self.box = np.asarray(box, np.float64)
         self.previous = frame
         self.confidence = 1.0
+        self.reference = 1.0
         self.index = 0
 
     def track(self, frame: np.ndarray) -> dict[str, Any]:
@@ -49,25 +61,48 @@ class JointTracker:
         self.index += 1
         size = self.box[2:]
         result = self.local.search(frame, box_center(self.box), size)
-        best_box, best_conf, best_score = result.box, result.confidence, result.confidence
+        # Confidence relative to that of the frames tracked so far: its scale differs per video.
+        ref = max(self.reference, 1e-6)
+        best_box, best_raw = result.box, result.confidence
         fired = self.confidence < self.p.threshold or (self.p.every > 0 and self.index % self.p.every == 0)
         candidates: list[np.ndarray] = []
         attention = None
+        h, w = frame.shape[:2]
         if fired:
             attention = self.attention(self.index, frame, self.previous)
             if attention is not None:
-                h, w = frame.shape[:2]
                 diag = float(np.hypot(w, h))
                 last = box_center(self.box)
+                bar = max(best_raw * self.p.switch_margin, self.p.accept * ref)
                 for center in candidate_regions(attention, (w, h), self.p.top_k, self.p.map_threshold):
                     r = self.local.search(frame, center, size)
                     d = np.linalg.norm(box_center(r.box) - last) / diag
                     score = r.confidence * np.exp(-0.5 * (d / self.p.motion_sigma) ** 2)
                     candidates.append(r.box)
-                    if score > best_score:
-                        best_box, best_conf, best_score = r.box, r.confidence, score
-        if best_conf >= self.p.update_threshold:
+                    if score > bar:
+                        best_box, best_raw, bar = r.box, r.confidence, score
+        best_box = keep_inside(np.asarray(best_box, np.float64), w, h)
+        best_conf = best_raw / ref
+        if best_conf >= self.p.update_threshold and outside_fraction(best_box, w, h) <= self.p.max_outside:
             self.local.update(frame, best_box)
-        self.box, self.confidence, self.previous = np.asarray(best_box), best_conf, frame
+            self.reference += self.p.reference_rate * (min(best_raw, ref * 2) - self.reference)
+            if best_conf >= self.p.learn_threshold and hasattr(self.attention, "learn"):
+                self.attention.learn(frame, best_box)
+        self.box, self.confidence, self.previous = best_box, best_conf, frame
         return {"box": self.box.copy(), "confidence": best_conf, "global_search": bool(fired and attention is not None),
                 "candidates": candidates, "attention": attention}
+
+
+def keep_inside(box: np.ndarray, width: int, height: int) -> np.ndarray:
+    """The box moved so that its centre lies inside the frame (its size kept)."""
+    c = np.clip(box_center(box), [0.0, 0.0], [float(width), float(height)])
+    return np.array([c[0] - box[2] / 2, c[1] - box[3] / 2, box[2], box[3]])
+
+
+def outside_fraction(box: np.ndarray, width: int, height: int) -> float:
+    """The fraction of the box's area that lies outside the frame."""
+    x0, y0 = max(box[0], 0.0), max(box[1], 0.0)
+    x1, y1 = min(box[0] + box[2], float(width)), min(box[1] + box[3], float(height))
+    inside = max(x1 - x0, 0.0) * max(y1 - y0, 0.0)
+    return 1.0 - inside / max(box[2] * box[3], 1e-9)
+
