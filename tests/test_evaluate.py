@@ -261,3 +261,9 @@ def test_got10k_adapter_builds_from_the_same_config():
         JointSearchTracker(config)
     with pytest.raises(ValueError, match="annotations"):
         JointSearchTracker(load_config(None), attention="groundtruth")
+
+
+def test_a_split_the_benchmark_lacks_is_a_clear_error(tmp_path, capsys):
+    (tmp_path / "GOT-10k" / "val").mkdir(parents=True)
+    code, _ = run(["--dataset", "got10k", "--split", "all", "--root", tmp_path / "GOT-10k", "--out", tmp_path / "r"])
+    assert code == 2 and "got10k has no split 'all'" in capsys.readouterr().err

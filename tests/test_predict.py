@@ -82,3 +82,22 @@ def test_no_model_is_used_unless_named(tmp_path, rng, capsys):
         predict.main(["--root", str(root), "--out", str(tmp_path / "m")])
     assert e.value.code == 2 and "--checkpoint" in capsys.readouterr().err
     assert not (tmp_path / "m").exists()
+
+
+def test_tanet_attention_is_recorded_with_the_checkpoint_sha256(tmp_path, checkpoint, rng, capsys):
+    import json
+
+    from tanet_jax import evaluate, track
+    from tanet_jax.evaluation.tracker_spec import file_sha256
+
+    root = otb_folder(tmp_path / "otb", rng, ("Alpha",), frames=5)
+    out = tmp_path / "res"
+    code = evaluate.main(["--dataset", "otb", "--root", str(root), "--trackers", "joint", "--attention", "tanet",
+                          "--checkpoint", str(checkpoint), "--every", "2", "--out", str(out), "--no-timelines"])
+    assert code == 0
+    entry = json.loads((out / "report.json").read_text())["trackers"]["joint-tanet"]
+    assert entry["checkpoint_sha256"] == file_sha256(checkpoint) and str(checkpoint) in entry["attention_source"]
+    assert f"sha256 {file_sha256(checkpoint)}" in capsys.readouterr().out
+    assert track.main(["--sequence", str(root / "Alpha"), "--out", str(tmp_path / "b.txt"), "--attention", "tanet",
+                       "--checkpoint", str(checkpoint)]) == 0
+    assert f"tanet (TANet generator from {checkpoint}" in capsys.readouterr().out
