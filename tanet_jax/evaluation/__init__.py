@@ -1,1 +1,2 @@
-"""Benchmark evaluation: one-pass metrics with the got10k toolkit's definitions, and reports."""
+"""Benchmark evaluation: each benchmark's scoring rule (metrics), result files (results), the tracker
+configuration behind them (tracker_spec), running a benchmark (experiment) and plots."""

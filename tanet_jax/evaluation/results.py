@@ -12,7 +12,7 @@ from typing import Any, Mapping
 
 import numpy as np
 
-from tanet_jax.data.benchmarks import DatasetError, parse_boxes
+from tanet_jax.data.benchmarks import parse_boxes
 
 
 def write_text_atomic(path: Path, text: str) -> None:
@@ -111,5 +111,5 @@ def remove_results(folder: TrackerFolder, name: str) -> None:
         p.unlink(missing_ok=True)
 
 
-__all__ = ["DatasetError", "TrackerFolder", "format_boxes", "read_boxes", "read_result_folder", "remove_results",
+__all__ = ["TrackerFolder", "format_boxes", "read_boxes", "read_result_folder", "remove_results",
            "write_boxes", "write_got10k_package", "write_text_atomic"]
