@@ -5,7 +5,8 @@
     python experiments/notebooks/run.py 02_train_on_synthetic.ipynb --param STEPS=40 --param CHUNK=20
 
 The cell tagged `parameters` is followed by an injected cell with the overrides (as papermill
-does); notebooks run from the repository root. Executed copies go to --out (default: a temporary
+does); the kernel starts in the notebooks' own folder, as Jupyter starts it, and the first cell
+moves to the repository root (--cwd to start elsewhere). Executed copies go to --out (default: a temporary
 folder), never over the committed notebooks, which carry no outputs.
 """
 
@@ -44,11 +45,13 @@ def inject(notebook: nbformat.NotebookNode, params: dict[str, object]) -> nbform
     return notebook
 
 
-def run(path: Path, params: dict[str, object], out_dir: Path, timeout: int = 1200) -> Path:
-    """Execute one notebook; raises nbclient's CellExecutionError on the first failing cell."""
+def run(path: Path, params: dict[str, object], out_dir: Path, timeout: int = 1200,
+        cwd: Path | None = None) -> Path:
+    """Execute one notebook with the kernel started in `cwd` (default: the notebook's folder);
+    raises nbclient's CellExecutionError on the first failing cell."""
     notebook = inject(nbformat.read(path, as_version=4), params)
     NotebookClient(notebook, timeout=timeout, kernel_name="python3",
-                   resources={"metadata": {"path": str(ROOT)}}).execute()
+                   resources={"metadata": {"path": str(cwd or path.parent)}}).execute()
     out = out_dir / path.name
     nbformat.write(notebook, out)
     return out
@@ -68,6 +71,7 @@ def main() -> int:
     parser.add_argument("--param", action="append", default=[], help="KEY=VALUE override (Python literal)")
     parser.add_argument("--ci", action="store_true", help="use CI's small parameters")
     parser.add_argument("--out", help="where executed copies go")
+    parser.add_argument("--cwd", help="where the kernel starts (default: the notebooks' folder)")
     args = parser.parse_args()
     names = args.notebooks or sorted(p.name for p in HERE.glob("*.ipynb"))
     out_dir = Path(args.out or tempfile.mkdtemp(prefix="notebooks-"))
@@ -76,7 +80,7 @@ def main() -> int:
         params = dict(CI_PARAMS.get(name, {})) if args.ci else {}
         params.update(dict(parse_param(p) for p in args.param))
         print(f"running {name} with {params or 'its own parameters'}", flush=True)
-        print(f"  -> {run(HERE / name, params, out_dir)}", flush=True)
+        print(f"  -> {run(HERE / name, params, out_dir, cwd=Path(args.cwd) if args.cwd else None)}", flush=True)
     return 0
 
 
