@@ -224,3 +224,35 @@ def test_no_host_fetch_between_log_steps(tmp_path, monkeypatch):
     per_log = max(flush_counts)
     assert per_log > 0  # the counter sees the log's fetch
     assert forty <= twenty + per_log, (twenty, forty, per_log)
+
+
+def test_mixed_precision_update_computes_in_bfloat16_keeps_float32_state():
+    """model.dtype='bfloat16': the update's convolutions run in bfloat16 (half_scope 'all': the
+    whole generator), parameters and optimizer states stay float32, and the loss is close to
+    float32's on the same tiny batch."""
+    from tanet_jax.train.steps import init_state, make_updates
+
+    rng = np.random.default_rng(0)
+    s = 128
+    batch = {"frames": rng.integers(0, 255, (2, 4, s, s, 3), dtype=np.uint8),
+             "masks": np.zeros((2, 4, s, s), np.uint8), "target": rng.integers(0, 255, (2, s, s, 3), dtype=np.uint8)}
+    batch["masks"][:, :, 40:80, 50:90] = 1
+    results = {}
+    for dtype in ("float32", "bfloat16"):
+        nets = Nets.create(get_preset("tiny", dtype=dtype, half_scope="all"), "adagrad", (1e-2, 1e-2, 1e-2),
+                           axis_name=None)
+        state = init_state(nets, jax.random.key(0))
+        update = make_updates(nets, axis_name=None)["generator"]
+        jaxpr = str(jax.make_jaxpr(update)(state, batch, jax.random.key(1)))
+        conv_lines = [line for line in jaxpr.splitlines() if "conv_general_dilated" in line]
+        new_state, metrics = jax.jit(update)(state, batch, jax.random.key(1))
+        results[dtype] = (conv_lines, new_state, {k: float(v) for k, v in metrics.items()})
+    conv32, _, m32 = results["float32"]
+    conv16, state16, m16 = results["bfloat16"]
+    assert conv32 and not any("bf16" in line for line in conv32)
+    assert sum("bf16" in line for line in conv16) >= 0.9 * len(conv16)  # the convs compute in bfloat16
+    dtypes = {x.dtype for x in jax.tree.leaves((state16.generator.params, state16.generator.opt_state,
+                                                state16.generator.batch_stats, state16.appearance, state16.motion))}
+    assert dtypes == {jnp.dtype(jnp.float32)}, dtypes
+    for key in ("g_loss", "g_bce", "g_adv_appearance", "g_adv_motion"):
+        assert m16[key] == pytest.approx(m32[key], rel=2e-2), key

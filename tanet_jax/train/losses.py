@@ -10,7 +10,9 @@ Array = jax.Array
 
 
 def bce_with_logits(logits: Array, labels: Array | float) -> Array:
-    """Mean binary cross-entropy of sigmoid(logits) against labels (nn.BCELoss's mean)."""
+    """Mean binary cross-entropy of sigmoid(logits) against labels (nn.BCELoss's mean), in
+    float32 whatever the compute dtype (mixed precision keeps losses in float32)."""
+    logits = jnp.asarray(logits).astype(jnp.float32)
     labels = jnp.broadcast_to(jnp.asarray(labels, logits.dtype), logits.shape)
     return jnp.mean(optax.sigmoid_binary_cross_entropy(logits, labels))
 
