@@ -21,9 +21,10 @@ HELD_OUT = 1_000_000  # the val split's seeds (tanet_jax.data.builders.Synthetic
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--preset", default="small")
-    parser.add_argument("--videos", type=int, default=12)
-    parser.add_argument("--out", required=True)
+    parser.add_argument("--preset", default="small", choices=sorted(SYNTHETIC_PRESETS),
+                        help="synthetic_tracking preset (frame size, length; default: small)")
+    parser.add_argument("--videos", type=int, default=12, help="how many held-out videos (default: 12)")
+    parser.add_argument("--out", required=True, help="folder to write OUT/synthetic_NNN/{img/, groundtruth_rect.txt}")
     args = parser.parse_args()
     spec = SYNTHETIC_PRESETS[args.preset]
     for i in range(args.videos):
