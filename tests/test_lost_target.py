@@ -1,0 +1,100 @@
+"""Lost targets and global re-detection: occlusion, a far jump, boxes at the frame's edge."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from tanet_jax.data.synthetic import SyntheticSpec, make_video
+from tanet_jax.evaluation import metrics
+from tanet_jax.tracking import build
+from tanet_jax.tracking.joint import keep_inside, outside_fraction
+from tanet_jax.tracking.redetect import CorrelationAttention
+from tanet_jax.tracking.run import run_sequence
+
+SPEC = SyntheticSpec(num_videos=1, num_frames=40, height=180, width=240, seed=3)
+
+
+def find_video(events: set[str], exclude: set[str], far_jump: bool = False) -> dict:
+    """A synthetic video with these events and none of `exclude` (far_jump: a jump of more than
+    three target sizes, beyond any local search region)."""
+    for i in range(400):
+        v = make_video(SPEC, i)
+        if events <= set(v["events"]) and not (exclude & set(v["events"])):
+            b = v["boxes"].astype(float)
+            if far_jump and np.linalg.norm(np.diff(b[:, :2], axis=0), axis=1).max() < 3 * b[:, 2:].max():
+                continue
+            return v
+    raise AssertionError(f"no synthetic video with {events}")
+
+
+def track(video: dict, attention: str):
+    boxes = video["boxes"].astype(float)
+    tracker = build.make_tracker(None, attention, boxes=boxes, absent=video["absent"])
+    return run_sequence(tracker, list(video["frames"]), boxes[0])
+
+
+def ious(result, video) -> np.ndarray:
+    """IoU per frame, NaN where the target is absent."""
+    out = np.full(len(video["boxes"]), np.nan)
+    keep = ~video["absent"]
+    out[keep] = metrics.rect_iou(result.boxes[keep], video["boxes"][keep].astype(float))
+    return out
+
+
+def test_correlation_attention_recovers_after_a_far_jump_where_local_search_does_not():
+    video = find_video({"jump"}, {"out_of_view", "occlusion"}, far_jump=True)
+    b = video["boxes"].astype(float)
+    jump = int(np.argmax(np.linalg.norm(np.diff(b[:, :2], axis=0), axis=1))) + 1
+    local, joint = track(video, "none"), track(video, "correlation")
+    assert np.nanmean(ious(local, video)[jump + 2 :]) < 0.3
+    assert np.nanmean(ious(joint, video)[jump + 2 :]) > 0.6
+    assert joint.global_search[jump : jump + 3].any()  # it searched because its confidence fell
+    assert not joint.global_search[1 : jump - 1].any()  # and not while it tracked well
+
+
+def test_full_occlusion_lowers_the_confidence_and_the_target_is_found_again():
+    video = find_video({"occlusion"}, {"jump", "out_of_view"})
+    hidden = np.where(video["absent"])[0]
+    assert len(hidden) >= 3
+    result = track(video, "correlation")
+    before = result.confidence[1 : hidden[0] - 1]
+    assert result.confidence[hidden].mean() < 0.7 * before.mean()  # it knows
+    after = ious(result, video)[hidden[-1] + 3 :]
+    assert np.nanmean(after) > 0.6  # and finds the target when it reappears
+
+
+def test_correlation_map_peaks_on_the_target_of_a_later_frame():
+    video = find_video({"illumination"}, {"jump", "out_of_view", "occlusion", "distractors"})
+    frames, boxes = video["frames"], video["boxes"].astype(float)
+    attention = CorrelationAttention()
+    attention.start(frames[0], boxes[0])
+    for i in (5, len(frames) - 1):
+        m = attention(i, frames[i], frames[i - 1])
+        assert m.min() >= 0 and m.max() <= 1
+        iy, ix = np.unravel_index(int(np.argmax(m)), m.shape)
+        peak = np.array([(ix + 0.5) * SPEC.width / m.shape[1], (iy + 0.5) * SPEC.height / m.shape[0]])
+        centre = boxes[i, :2] + boxes[i, 2:] / 2
+        assert np.linalg.norm(peak - centre) < 0.5 * boxes[i, 2:].max(), (i, peak, centre)
+
+
+def test_boxes_at_the_edge_keep_their_centre_inside_and_are_measured_outside():
+    box = keep_inside(np.array([-30.0, 50.0, 20.0, 10.0]), 100, 80)
+    np.testing.assert_allclose(box, [-10.0, 50.0, 20.0, 10.0])  # centre moved to x = 0, size kept
+    assert outside_fraction(box, 100, 80) == 0.5
+    assert outside_fraction(np.array([10.0, 10.0, 20.0, 20.0]), 100, 80) == 0.0
+    assert outside_fraction(np.array([200.0, 10.0, 20.0, 20.0]), 100, 80) == 1.0
+
+
+def test_nothing_is_learned_from_a_box_mostly_outside_the_frame():
+    video = find_video({"illumination"}, {"jump", "out_of_view", "occlusion"})
+    frames, boxes = list(video["frames"]), video["boxes"].astype(float)
+    tracker = build.make_tracker(None, "none")
+    tracker.initialize(frames[0], boxes[0])
+    learned = []
+    tracker.local.update = lambda frame, box: learned.append(np.asarray(box))  # record instead of learning
+    h, w = frames[0].shape[:2]
+    tracker.box = np.array([w - 2.0, h / 2, boxes[0, 2], boxes[0, 3]])  # at the right edge: mostly outside
+    out = tracker.track(frames[1])
+    assert 0 <= out["box"][0] + out["box"][2] / 2 <= w
+    for box in learned:
+        assert outside_fraction(box, w, h) <= tracker.p.max_outside
