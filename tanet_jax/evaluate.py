@@ -10,7 +10,8 @@ Benchmarks (--dataset) and their default split, the one papers report: otb (any 
 OTB-100 in --root), dtb70, uav123, uav123_10fps (--root holds data_seq/ and anno/), got10k (val),
 lasot (the 280 test videos), tnl2k (test). Scores follow each toolkit's rule (see
 tanet_jax/evaluation/metrics.py): success AUC, precision at 20 px and normalised precision for
-OTB, DTB70, UAV123, LaSOT and TNL2K; pooled AO, SR0.50 and SR0.75 for GOT-10k. GOT-10k's test
+OTB, DTB70, UAV123, LaSOT and TNL2K (LaSOT/TNL2K: the official MATLAB toolkit's rule by default,
+`--rule pytracking` for pytracking's); pooled AO, SR0.50 and SR0.75 for GOT-10k. GOT-10k's test
 split has no public boxes: it is tracked and written as the evaluation server's package
 (OUT/<tracker>_got10k_test.zip), and nothing is scored.
 
@@ -37,6 +38,7 @@ from typing import Any
 
 from tanet_jax.data.benchmarks import BENCHMARKS, DEFAULT_SPLITS, DatasetError
 from tanet_jax.evaluation.experiment import KINDS, evaluate
+from tanet_jax.evaluation.metrics import OTHER_RULES, RULES
 from tanet_jax.evaluation.tracker_spec import CONFIG_HELP, add_tracker_arguments, spec_from_args, split_overrides
 from tanet_jax.weights import CheckpointError
 
@@ -66,6 +68,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--split", default=None, help="default: the split papers report "
                         + ", ".join(f"{k} {v}" for k, v in DEFAULT_SPLITS.items() if v != "all")
                         + "; got10k test writes the server's package")
+    parser.add_argument("--rule", default=None, help="scoring rule (default: the benchmark's own toolkit); lasot and "
+                        "tnl2k also take 'pytracking' (pytracking's analysis, as many recent papers use)")
     parser.add_argument("--trackers", default="local,joint", help="comma-separated: local, joint (default: both)")
     add_tracker_arguments(parser)
     parser.add_argument("--out", required=True, help="output folder (results, report.json, plots)")
@@ -80,10 +84,13 @@ def main(argv: list[str] | None = None) -> int:
     kinds = [k.strip() for k in args.trackers.split(",") if k.strip()]
     if not kinds or any(k not in KINDS for k in kinds):
         parser.error(f"--trackers takes local and/or joint, got {args.trackers!r}")
+    allowed = (RULES[args.dataset],) + OTHER_RULES.get(args.dataset, ())
+    if args.rule is not None and args.rule not in allowed:
+        parser.error(f"--rule for {args.dataset}: one of {', '.join(allowed)}, got {args.rule!r}")
     try:
         spec = spec_from_args(args, overrides)
         report = evaluate(args.dataset, Path(args.root), args.split, kinds, spec, Path(args.out), args.force,
-                          not args.no_timelines)
+                          not args.no_timelines, args.rule)
     except (CheckpointError, DatasetError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

@@ -267,3 +267,11 @@ def test_a_split_the_benchmark_lacks_is_a_clear_error(tmp_path, capsys):
     (tmp_path / "GOT-10k" / "val").mkdir(parents=True)
     code, _ = run(["--dataset", "got10k", "--split", "all", "--root", tmp_path / "GOT-10k", "--out", tmp_path / "r"])
     assert code == 2 and "got10k has no split 'all'" in capsys.readouterr().err
+
+
+def test_rule_choice_is_checked_before_tracking(tmp_path, capsys):
+    root = otb_root(tmp_path / "otb", ("Alpha",), (8,))
+    with pytest.raises(SystemExit) as e:
+        evaluate_cli.main(["--dataset", "otb", "--root", str(root), "--rule", "pytracking", "--out", str(tmp_path / "r")])
+    assert e.value.code == 2 and "--rule for otb: one of otb" in capsys.readouterr().err
+    assert not (tmp_path / "r").exists()

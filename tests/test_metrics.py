@@ -206,7 +206,7 @@ def pytracking_oracle(results, videos, dataset):
 
 
 @pytest.mark.parametrize("dataset", ["lasot", "tnl2k"])
-def test_lasot_and_tnl2k_rules_equal_pytracking_analysis(dataset):
+def test_lasot_and_tnl2k_pytracking_rule_equals_pytracking_analysis(dataset):
     rng = np.random.default_rng(3)
     results, videos = {}, {}
     for k, n in enumerate(LENGTHS):
@@ -219,10 +219,85 @@ def test_lasot_and_tnl2k_rules_equal_pytracking_analysis(dataset):
             marked = np.isnan(anno).any(axis=1)
         results[f"s{k}"], videos[f"s{k}"] = boxes, FakeVideo(anno, marked, marked=marked)
     auc, prec, norm = pytracking_oracle(results, videos, dataset)
-    ours = metrics.score_benchmark(dataset, results, videos)
+    ours = metrics.score_benchmark(dataset, results, videos, rule="pytracking")
     assert ours["success_auc"] == pytest.approx(auc, abs=1e-9)
     assert ours["precision"] == pytest.approx(prec, abs=1e-9)
     assert ours["norm_precision"] == pytest.approx(norm, abs=1e-9)
     # absent frames stay in the denominator: a perfect tracker scores below 1 where frames are invalid
-    perfect = metrics.score_benchmark(dataset, {n: np.nan_to_num(v.boxes, nan=1.0) for n, v in videos.items()}, videos)
+    perfect = metrics.score_benchmark(dataset, {n: np.nan_to_num(v.boxes, nan=1.0) for n, v in videos.items()}, videos,
+                                      rule="pytracking")
     assert perfect["success_auc"] < 1.0
+
+
+def lasot_toolkit_oracle(results, raw_annos, absents):
+    """The official LaSOT toolkit (utils/calc_seq_err_robust.m, utils/eval_tracker.m; the TNL2K
+    toolkit is a copy) transcribed line by line from MATLAB, on the raw annotations (0,0,0,0 boxes)."""
+    curves = {"succ": [], "prec": [], "norm": []}
+    for name, res in results.items():
+        anno, absent = raw_annos[name], absents[name]
+        res = res.copy()
+        for i in range(1, len(anno)):
+            r = res[i]
+            if (np.isnan(r).any() or r[2] <= 0 or r[3] <= 0) and not np.isnan(anno[i]).any():
+                res[i] = res[i - 1]
+        rect = res.copy()
+        rect[0] = anno[0]
+        rect, an = rect[absent != 1], anno[absent != 1]
+        idx = (an > 0).sum(axis=1) == 4
+        left_a, bottom_a = rect[idx, 0], rect[idx, 1]
+        right_a, top_a = left_a + rect[idx, 2] - 1, bottom_a + rect[idx, 3] - 1
+        left_b, bottom_b = an[idx, 0], an[idx, 1]
+        right_b, top_b = left_b + an[idx, 2] - 1, bottom_b + an[idx, 3] - 1
+        tmp = (np.maximum(0, np.minimum(right_a, right_b) - np.maximum(left_a, left_b) + 1)
+               * np.maximum(0, np.minimum(top_a, top_b) - np.maximum(bottom_a, bottom_b) + 1))
+        cover = -np.ones(len(idx))
+        cover[idx] = tmp / (rect[idx, 2] * rect[idx, 3] + an[idx, 2] * an[idx, 3] - tmp)
+        len_all = len(anno) + np.finfo(float).eps
+        curves["succ"].append([np.sum(cover > t) / len_all for t in np.linspace(0, 1, 21)])
+        for key, norm_dst in (("prec", False), ("norm", True)):
+            c_gt = np.c_[an[:, 0] + (an[:, 2] - 1) / 2, an[:, 1] + (an[:, 3] - 1) / 2]
+            c = np.c_[rect[:, 0] + (rect[:, 2] - 1) / 2, rect[:, 1] + (rect[:, 3] - 1) / 2]
+            with np.errstate(invalid="ignore", divide="ignore"):
+                if norm_dst:
+                    c, c_gt = c / an[:, 2:], c_gt / an[:, 2:]
+                err = np.sqrt(np.sum((c - c_gt) ** 2, axis=1))
+            err[~idx] = -1
+            thr = np.arange(0, 51) / (100.0 if norm_dst else 1.0)
+            curves[key].append([np.sum(err <= t) / len_all for t in thr])
+    succ, prec, norm = (np.mean(curves[k], axis=0) for k in ("succ", "prec", "norm"))
+    return float(np.mean(succ)), float(prec[20]), float(norm[20])
+
+
+@pytest.mark.parametrize("dataset", ["lasot", "tnl2k"])
+def test_lasot_and_tnl2k_default_rule_equals_the_official_toolkit(dataset):
+    rng = np.random.default_rng(8)
+    results, videos, raw, absents = {}, {}, {}, {}
+    for k, n in enumerate(LENGTHS):
+        boxes, anno = random_boxes(rng, n)
+        anno = np.round(np.abs(anno))  # LaSOT boxes are integers
+        anno[rng.integers(1, n, 4), 0] = 0  # touching the left border: x = 0
+        boxes[rng.integers(1, n, 3), 2] = 0.0  # a zero-size result takes the previous box
+        flagged = np.zeros(n, bool)
+        flagged[rng.integers(1, n, n // 6)] = True  # LaSOT: fully occluded / out of view
+        zero = flagged & (rng.random(n) < 0.6)
+        zero[rng.integers(1, n, 2)] = True  # an empty box on a frame with no flag
+        anno[zero] = 0
+        raw[f"s{k}"] = anno.copy()
+        absents[f"s{k}"] = flagged if dataset == "lasot" else zero
+        read = anno.copy()
+        read[zero] = np.nan  # as tanet_jax.data.benchmarks reads 0,0,0,0
+        results[f"s{k}"] = boxes
+        if dataset == "lasot":
+            videos[f"s{k}"] = FakeVideo(read, flagged | zero, marked=flagged)
+        else:  # TNL2K has no flags: its absent frames are those with an empty box
+            videos[f"s{k}"] = FakeVideo(read, zero, marked=np.zeros(n, bool))
+    auc, prec, norm = lasot_toolkit_oracle(results, raw, absents)
+    ours = metrics.score_benchmark(dataset, results, videos)
+    assert ours["rule"] == "lasot_toolkit"
+    assert ours["success_auc"] == pytest.approx(auc, abs=1e-12)
+    assert ours["precision"] == pytest.approx(prec, abs=1e-12)
+    assert ours["norm_precision"] == pytest.approx(norm, abs=1e-12)
+    # the two rules differ where the toolkit counts an invalid ground truth as a precision hit
+    assert ours["precision"] != pytest.approx(metrics.score_benchmark(dataset, results, videos, rule="pytracking")["precision"])
+    with pytest.raises(ValueError, match="not 'uav'"):
+        metrics.score_benchmark(dataset, results, videos, rule="uav")

@@ -25,6 +25,8 @@ def main() -> None:
     parser.add_argument("--root", required=True, help="the benchmark's folder")
     parser.add_argument("--split", default=None, help="default: the split papers report")
     parser.add_argument("--out", required=True, help="folder holding one sub-folder of results per tracker")
+    parser.add_argument("--rule", default=None, help="scoring rule (default: the benchmark's toolkit; lasot/tnl2k "
+                        "also 'pytracking')")
     args = parser.parse_args()
     videos = {v.name: v for v in read_benchmark(args.dataset, Path(args.root), args.split, Warnings(skip_failed=True))}
     folders = sorted(p for p in Path(args.out).iterdir() if p.is_dir() and any(p.glob("*.txt")))
@@ -36,7 +38,7 @@ def main() -> None:
     print("| tracker | success AUC | precision@20 | norm. precision | AO | fps | " + " | ".join(f"{n} AUC" for n in common) + " |")
     print("| --- | ---: | ---: | ---: | ---: | ---: | " + " | ".join("---:" for _ in common) + " |")
     for folder, (boxes, fps) in results.items():
-        s = score_benchmark(args.dataset, {n: boxes[n] for n in common}, videos)
+        s = score_benchmark(args.dataset, {n: boxes[n] for n in common}, videos, args.rule)
         label = json.loads((folder / "tracker.json").read_text()).get("label", folder.name) if (folder / "tracker.json").is_file() else folder.name
         get = lambda k: f"{s[k]:.3f}" if k in s else "-"
         per = " | ".join(f"{s['per_sequence'][n]['success_auc']:.3f}" if "success_auc" in s["per_sequence"][n]

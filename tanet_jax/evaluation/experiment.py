@@ -63,7 +63,7 @@ def load_predictor(spec: TrackerSpec, kinds: list[str]) -> Any:
 
 
 def evaluate(dataset: str, root: Path, split: str | None, kinds: list[str], spec: TrackerSpec, out: Path,
-             force: bool = False, timelines: bool = True) -> dict[str, Any]:
+             force: bool = False, timelines: bool = True, rule: str | None = None) -> dict[str, Any]:
     """Track every sequence with every tracker kind; write results, report, plots, timelines."""
     split = DEFAULT_SPLITS[dataset] if split is None else split
     warnings = Warnings(skip_failed=True)
@@ -97,7 +97,7 @@ def evaluate(dataset: str, root: Path, split: str | None, kinds: list[str], spec
                 entry["package"] = str(write_got10k_package(folder.path / "got10k_test", pkg,
                                                             out / f"{label}_got10k_test.zip"))
         elif results:
-            scores = metrics.score_benchmark(dataset, {n: r["boxes"] for n, r in results.items()}, videos)
+            scores = metrics.score_benchmark(dataset, {n: r["boxes"] for n, r in results.items()}, videos, rule)
             for n, r in results.items():
                 scores["per_sequence"][n]["fps"] = float(r["fps"])
                 scores["per_sequence"][n]["global_searches"] = int(np.sum(r["global_search"]))
@@ -108,7 +108,7 @@ def evaluate(dataset: str, root: Path, split: str | None, kinds: list[str], spec
             curves[label] = (np.asarray(scores["success_curve"]),
                              np.asarray(scores["precision_curve"]) if "precision_curve" in scores else None)
         trackers[label] = entry
-    report = {"benchmark": dataset, "split": split, "root": str(root), "rule": metrics.RULES[dataset],
+    report = {"benchmark": dataset, "split": split, "root": str(root), "rule": rule or metrics.RULES[dataset],
               "scored": not package, "sequences": len(videos), "trackers": trackers, "failed": failed,
               "missing": list(warnings.missing), "provenance": provenance()}
     write_text_atomic(out / "report.json", json.dumps(report, indent=2))

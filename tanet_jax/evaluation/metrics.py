@@ -13,17 +13,29 @@ Rules (`RULES` maps a benchmark to one; `score_benchmark` applies it):
   clipped to the image, frame 0 and frames with cover 0 (absent) left out, and the IoUs of all
   sequences POOLED: AO = mean IoU over all those frames, SR0.50 / SR0.75 = fraction above 0.5 /
   0.75 (the evaluation server's SR0.75), success curve over 101 thresholds.
-- ``lasot`` and ``tnl2k``: pytracking's `analysis/extract_results.py` (`calc_seq_err_robust`
-  and `extract_results` with its default `exclude_invalid_frames=False`), which reproduces the
-  official LaSOT toolkit. The first result box is replaced by the ground truth; a result box of
-  zero width or height takes the previous result box. A frame is valid when the ground-truth box
-  has positive width and height and (LaSOT) the target is visible (neither `full_occlusion` nor
-  `out_of_view`). Every frame stays in the denominator: on an invalid frame IoU is -1 (a miss at
-  every threshold) and centre error is infinite (a miss); normalised centre error is -1 (a HIT)
-  on an invalid frame, except where LaSOT marks the target invisible, where it is infinite (a
-  miss). Thresholds: IoU 0, 0.05, ..., 1 (21), centre 0..50 px, normalised 0..0.5 in steps of
-  0.01; curves averaged over sequences; success AUC = mean of the curve, precision and
-  normalised precision at index 20 (20 px, 0.20).
+- ``lasot_toolkit`` (LaSOT and TNL2K, the default): the official MATLAB toolkits
+  (HengLan/LaSOT_Evaluation_Toolkit and its copy wangxiao5791509/TNL2K_evaluation_toolkit,
+  `utils/calc_seq_err_robust.m` + `utils/eval_tracker.m`), which gave the published numbers. A
+  result box of zero or negative width or height takes the previous result box; the first result
+  box is replaced by the ground truth; ABSENT frames are removed from the numerators but every
+  frame stays in the denominator (so an absent frame is a miss for success, precision and
+  normalised precision alike). Absent = the frames LaSOT flags fully occluded or out of view
+  (`full_occlusion.txt`, `out_of_view.txt`), or for TNL2K the frames whose box is 0,0,0,0. Of the
+  other frames, one whose ground truth is not all positive (x, y, w and h > 0: a box touching the
+  left or top border counts too) scores IoU -1 (a miss) and centre error -1 (a HIT at every
+  threshold). IoU uses the 1-pixel convention (x + w - 1), centre x + (w - 1) / 2, normalised
+  centre error divides centres by the ground-truth width and height. Thresholds: IoU 0:0.05:1,
+  centre 0:50 px, normalised 0:0.01:0.5; curves averaged over sequences; AUC = mean of the
+  success curve, precision at index 20 (20 px, 0.20).
+- ``pytracking`` (selectable for LaSOT and TNL2K, e.g. `--rule pytracking`): pytracking's
+  `analysis/extract_results.py` (`calc_seq_err_robust`, `extract_results` with its default
+  `exclude_invalid_frames=False`), which reproduces the toolkit's success AUC (but for boxes
+  with x or y = 0) and differs in precision. The first result box is replaced by the ground
+  truth; a zero-size result box takes the previous one. A frame is valid when the ground-truth box
+  has positive width and height and (LaSOT) the target is visible. Every frame stays in the
+  denominator: on an invalid frame IoU is -1 (a miss) and centre error infinite (a miss);
+  normalised centre error is -1 (a HIT) on an invalid frame, except where LaSOT marks the target
+  invisible (infinite, a miss). Same thresholds and averaging as above.
 
 `norm_precision` under the ``otb`` and ``uav`` rules (not part of those toolkits) is LaSOT's
 normalised precision on the same frames.
@@ -42,10 +54,11 @@ NBINS_CE = 51
 NBINS_NORM = 51
 NBINS_GOT10K = 101
 RULES = {"otb": "otb", "dtb70": "otb", "uav123": "uav", "uav123_10fps": "uav", "got10k": "got10k",
-         "lasot": "lasot", "tnl2k": "tnl2k"}
+         "lasot": "lasot_toolkit", "tnl2k": "lasot_toolkit"}
+OTHER_RULES = {"lasot": ("pytracking",), "tnl2k": ("pytracking",)}  # selectable instead of the default
 
 __all__ = ["rect_iou", "center_error", "normalized_center_error", "centers", "success_curve", "precision_curve",
-           "sequence_metrics", "score_benchmark", "attribute_scores", "RULES"]
+           "sequence_metrics", "score_benchmark", "attribute_scores", "RULES", "OTHER_RULES"]
 
 
 def centers(boxes: np.ndarray) -> np.ndarray:
@@ -125,6 +138,34 @@ def _lasot(boxes: np.ndarray, anno: np.ndarray, visible: np.ndarray | None) -> d
             "ao": float(np.mean(ious[valid])) if valid.any() else float("nan"), "frames": int(valid.sum())}
 
 
+def _lasot_toolkit(boxes: np.ndarray, anno: np.ndarray, absent: np.ndarray) -> dict[str, Any]:
+    """The official LaSOT/TNL2K MATLAB toolkit's curves of one sequence (see module docstring)."""
+    n = len(anno)
+    for i in range(1, n):
+        if boxes[i, 2] <= 0 or boxes[i, 3] <= 0:
+            boxes[i] = boxes[i - 1]
+    boxes[0] = anno[0]
+    keep = ~absent
+    b, a = boxes[keep], anno[keep]
+    with np.errstate(invalid="ignore"):
+        idx = np.all(a > 0, axis=1)  # NaN (an empty box the reader found) is not > 0
+    safe = np.where(idx[:, None], a, b)
+    tl = np.maximum(b[:, :2], safe[:, :2])
+    br = np.minimum(b[:, :2] + b[:, 2:] - 1.0, safe[:, :2] + safe[:, 2:] - 1.0)
+    inter = np.prod(np.maximum(br - tl + 1.0, 0), axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        cover = np.where(idx, inter / (np.prod(b[:, 2:], axis=1) + np.prod(safe[:, 2:], axis=1) - inter), -1.0)
+        ce = np.where(idx, center_error(b, safe), -1.0)
+        cen = (toolkit_centers(b) - toolkit_centers(safe)) / safe[:, 2:]
+        norm = np.where(idx, np.sqrt(np.sum(cen**2, axis=1)), -1.0)
+    denom = n + np.finfo(float).eps
+    thr_iou = np.arange(0, 21) * 0.05
+    return {"success_curve": np.sum(cover[:, None] > thr_iou[None], axis=0) / denom,
+            "precision_curve": np.sum(ce[:, None] <= np.arange(0, 51)[None], axis=0) / denom,
+            "norm_precision_curve": np.sum(norm[:, None] <= (np.arange(0, 51) / 100.0)[None], axis=0) / denom,
+            "frames": int(keep.sum())}
+
+
 def _got10k_ious(boxes: np.ndarray, video: Annotated) -> np.ndarray:
     """IoUs GOT-10k scores: frames after the first with cover > 0, boxes clipped to the image."""
     h, w = video.image_size
@@ -132,9 +173,14 @@ def _got10k_ious(boxes: np.ndarray, video: Annotated) -> np.ndarray:
     return ious[~np.asarray(video.absent, bool)[1:]]
 
 
-def score_benchmark(benchmark: str, results: Mapping[str, np.ndarray], videos: Mapping[str, Annotated]) -> dict[str, Any]:
-    """Overall and per-sequence scores of result boxes {name: (N, 4)} under the benchmark's rule."""
-    rule = RULES[benchmark]
+def score_benchmark(benchmark: str, results: Mapping[str, np.ndarray], videos: Mapping[str, Annotated],
+                    rule: str | None = None) -> dict[str, Any]:
+    """Overall and per-sequence scores of result boxes {name: (N, 4)} under the benchmark's rule
+    (or `rule`, one of OTHER_RULES[benchmark])."""
+    if rule is not None and rule != RULES[benchmark] and rule not in OTHER_RULES.get(benchmark, ()):
+        raise ValueError(f"{benchmark} is scored by {RULES[benchmark]!r}"
+                         + "".join(f" or {r!r}" for r in OTHER_RULES.get(benchmark, ())) + f", not {rule!r}")
+    rule = rule or RULES[benchmark]
     names = [n for n in videos if n in results]
     if not names:
         raise ValueError("no sequence to score")
@@ -157,9 +203,16 @@ def score_benchmark(benchmark: str, results: Mapping[str, np.ndarray], videos: M
         boxes, anno = _check(results[n], videos[n].boxes, n)
         if rule in ("otb", "uav"):
             c = _one_pass(boxes, anno, drop_nan=rule == "uav")
+        elif rule == "lasot_toolkit":
+            marked = getattr(videos[n], "marked", None)
+            if benchmark == "lasot" and marked is not None:
+                absent = np.asarray(marked, bool)
+            else:
+                absent = np.asarray(videos[n].absent, bool)
+            c = _lasot_toolkit(boxes, anno, absent)
         else:
             marked = getattr(videos[n], "marked", None)
-            visible = None if rule == "tnl2k" or marked is None else ~np.asarray(marked, bool)
+            visible = None if benchmark == "tnl2k" or marked is None else ~np.asarray(marked, bool)
             c = _lasot(boxes, anno, visible)
         curves[n] = c
         per[n] = {"success_auc": float(np.mean(c["success_curve"])), "precision": float(c["precision_curve"][20]),
