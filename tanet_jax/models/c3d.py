@@ -141,6 +141,7 @@ class C3DTrunk(nn.Module):
     plan: tuple[Layer, ...]
     widths: tuple[int, ...]
     dtype: Any = jnp.float32
+    stacked: bool = False  # frames stacked on the batch, one conv/pool per layer, no Winograd
 
     @nn.compact
     def __call__(self, clip: Array) -> Array:
@@ -169,6 +170,11 @@ class C3DTrunk(nn.Module):
         out: dict[int, Array] = {}
         for taps, ts in groups.items():
             w = kernel[taps[0] : taps[-1] + 1].transpose(1, 2, 0, 3, 4).reshape(3, 3, len(taps) * cin, cout)
+            if self.stacked:  # every output frame of this tap pattern in one conv
+                x = jnp.concatenate([jnp.concatenate([frames[t + k - 1] for k in taps], axis=-1) for t in ts], 0)
+                y = nn.relu(ops.conv3x3(x, w, bias, winograd=False))
+                out.update(zip(ts, jnp.split(y, len(ts), axis=0)))
+                continue
             # A 2D layer's kernel may have been prepared once by `prepare_winograd`. One conv per
             # output frame: XLA's CPU conv slows down 2-4x when frames are stacked along the batch
             # at 300x300 (conv1: 41 ms for two frames at once, 2 x 9.4 ms apart).
@@ -183,7 +189,14 @@ class C3DTrunk(nn.Module):
     ) -> dict[int, Array]:
         # Frame by frame: pooling frames concatenated along the batch fused into one slow XLA CPU
         # loop (44 ms against 2 ms for C3D's pool1 on twelve 160x160x16 maps).
-        pooled = {t: ops.max_pool(x, layer.kernel[1:], layer.stride[1:], layer.padding[1:]) for t, x in frames.items()}
+        if self.stacked:  # all frames in one pool
+            ts = list(frames)
+            y = ops.max_pool(jnp.concatenate([frames[t] for t in ts], 0), layer.kernel[1:], layer.stride[1:],
+                             layer.padding[1:])
+            pooled = dict(zip(ts, jnp.split(y, len(ts), axis=0)))
+        else:
+            pooled = {t: ops.max_pool(x, layer.kernel[1:], layer.stride[1:], layer.padding[1:])
+                      for t, x in frames.items()}
         k, s, p = layer.kernel[0], layer.stride[0], layer.padding[0]
         out: dict[int, Array] = {}
         for o in out_frames:

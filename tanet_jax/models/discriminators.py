@@ -67,7 +67,7 @@ class MotionDiscriminator(nn.Module):
         if maps.shape[:-1] != clips.shape[:-1]:
             raise ValueError(f"maps {maps.shape} do not match clips {clips.shape}")
         x = jnp.concatenate([clips, jnp.repeat(maps, 3, axis=-1) if maps.shape[-1] == 1 else maps], axis=1)
-        x = C3DTrunk(DISCRIMINATOR_PLAN, c.c3d_widths, dt, name="trunk")(x)
+        x = C3DTrunk(DISCRIMINATOR_PLAN, c.c3d_widths, dt, stacked=c.stacked_frames, name="trunk")(x)
         if x.shape[1] != 1:
             raise ValueError(f"motion discriminator expects 3-frame clips; trunk left {x.shape[1]} frames")
         x = nn.relu(Conv2d(c.dmot_conv, 3, 2, dtype=dt, name="conv_2D")(x[:, 0]))

@@ -49,6 +49,7 @@ class Decoder(nn.Module):
 
     stages: tuple[tuple[int, int], ...]
     dtype: Any = jnp.float32
+    winograd: bool = True  # False: direct convs only (the stacked formulation)
 
     @nn.compact
     def __call__(self, x: Array, head: tuple[Array, Array]) -> Array:
@@ -63,7 +64,8 @@ class Decoder(nn.Module):
             if i in after_upsample:
                 x = ops.upsample2x_conv3x3(x.astype(self.dtype), kernel, bias)
             else:  # the kernel may have been prepared once by prepare_decoder_winograd
-                x = ops.conv3x3(x.astype(self.dtype), kernel, bias, self.get_variable(WINOGRAD, f"layers_{idx}"))
+                x = ops.conv3x3(x.astype(self.dtype), kernel, bias, self.get_variable(WINOGRAD, f"layers_{idx}"),
+                                winograd=self.winograd)
         return x
 
 
@@ -85,7 +87,10 @@ def prepare_decoder_winograd(decoder_params: dict, stages: tuple[tuple[int, int]
 
 def prepare_winograd(params: dict, config: ModelConfig) -> dict[str, dict[str, Array]]:
     """The generator's `winograd` collection: prepared kernels of the motion trunk's and the
-    decoder's layers that gain from Winograd on a CPU; jit it, it runs once per set of weights."""
+    decoder's layers that gain from Winograd on a CPU; jit it, it runs once per set of weights.
+    Empty for the stacked formulation, which uses no Winograd."""
+    if config.stacked_frames:
+        return {}
     tree = {"motion": prepare_c3d_winograd(params["motion"], GENERATOR_PLAN, 2),
             "decoder": prepare_decoder_winograd(params["decoder"], config.decoder_stages)}
     return {name: kernels for name, kernels in tree.items() if kernels}
@@ -100,8 +105,8 @@ class Generator(nn.Module):
     def setup(self) -> None:
         c, features = self.config, self.config.generator_feature_dtype
         self.encoder = ResNetEncoder(c.resnet_stem, c.resnet_widths, c.resnet_blocks, self.bn_axis_name, features)
-        self.motion = C3DTrunk(GENERATOR_PLAN, c.c3d_widths, c.compute_dtype)
-        self.decoder = Decoder(c.decoder_stages, features)
+        self.motion = C3DTrunk(GENERATOR_PLAN, c.c3d_widths, c.compute_dtype, stacked=c.stacked_frames)
+        self.decoder = Decoder(c.decoder_stages, features, winograd=not c.stacked_frames)
         self.head = ConvWeights(1, 1)  # 1x1 ConvTranspose2d (padding 0): folded into the decoder
 
     def encode(self, images: Array, train: bool = False) -> Features:

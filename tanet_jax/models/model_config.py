@@ -38,6 +38,11 @@ class ModelConfig:
     # features to bfloat16 reaches the map: relative L2 1.4e-2 against 1.7e-5 at official size)
     # or "all". The discriminators always compute in `dtype`.
     half_scope: str = "motion"
+    # How the C3D trunks and the decoder are laid out for XLA: "per_frame" (a convolution and a
+    # pool per frame, Winograd kernels where prepared: the fastest on a CPU), "stacked" (the
+    # frames stacked on the batch, one convolution per layer, no Winograd: fewer, larger kernels
+    # for a GPU or TPU), or "auto" (per_frame on CPU, stacked elsewhere). The same function.
+    formulation: str = "auto"
 
     @property
     def output_size(self) -> int:
@@ -53,6 +58,15 @@ class ModelConfig:
     def generator_feature_dtype(self) -> Any:
         """The dtype of the generator's ResNet encoder and decoder (see half_scope)."""
         return self.compute_dtype if self.half_scope == "all" else jnp.dtype(jnp.float32)
+
+    @property
+    def stacked_frames(self) -> bool:
+        """Whether this backend (or the override) stacks frames on the batch (see formulation)."""
+        if self.formulation == "auto":
+            import jax
+
+            return jax.default_backend() != "cpu"
+        return self.formulation == "stacked"
 
     def replace(self, **changes: Any) -> "ModelConfig":
         """A copy with some fields changed (validated)."""
@@ -90,6 +104,8 @@ class ModelConfig:
             raise ValueError("dapp_widths needs 3 entries (conv1, conv2, conv3)")
         if self.dtype not in ("float32", "bfloat16", "float16"):
             raise ValueError(f"dtype must be float32, bfloat16 or float16, got {self.dtype!r}")
+        if self.formulation not in ("auto", "per_frame", "stacked"):
+            raise ValueError(f"formulation must be 'auto', 'per_frame' or 'stacked', got {self.formulation!r}")
         if self.half_scope not in ("motion", "all"):
             raise ValueError(f"half_scope must be 'motion' or 'all', got {self.half_scope!r}")
 

@@ -187,10 +187,14 @@ def conv3x3_winograd(x: Array, kernel_w: Array, bias: Array | None = None) -> Ar
     return y if bias is None else y + bias.astype(y.dtype)
 
 
-def conv3x3(x: Array, kernel: Array, bias: Array | None = None, prepared: Array | None = None) -> Array:
+def conv3x3(x: Array, kernel: Array, bias: Array | None = None, prepared: Array | None = None,
+            winograd: bool = True) -> Array:
     """`conv2d(x, kernel, bias, 1, 1)` by the fastest exact route on this backend: Winograd with a
     `prepared` kernel when given; on a CPU, Winograd with the transform in the graph for wide
-    layers on large maps (training's C3D conv4b-conv5b); XLA's direct conv otherwise."""
+    layers on large maps (training's C3D conv4b-conv5b); XLA's direct conv otherwise, and always
+    with `winograd=False` (the stacked formulation)."""
+    if not winograd:
+        return conv2d(x, kernel, bias, 1, 1)
     if prepared is not None:
         return conv3x3_winograd(x, prepared, bias)
     b, h, w, _ = x.shape

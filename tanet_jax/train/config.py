@@ -22,6 +22,9 @@ def base_config() -> ml_collections.ConfigDict:
     c.model.dtype = "float32"
     c.model.half_scope = "motion"  # with a half dtype: "motion" (the generator's C3D) or "all"
     c.model.dropout = 0.5
+    # "auto": per-frame convs + Winograd on CPU, frames stacked on the batch on GPU/TPU; or
+    # "per_frame" / "stacked" to choose (tanet_jax/models/model_config.py: formulation).
+    c.model.formulation = "auto"
 
     c.data = ml_collections.ConfigDict()
     c.data.name = "got10k"
@@ -104,6 +107,7 @@ def model_config(config: ml_collections.ConfigDict) -> ModelConfig:
         input_size=config.model.input_size,
         dtype=config.model.dtype,
         half_scope=config.model.get("half_scope", "motion"),
+        formulation=config.model.get("formulation", "auto"),
         dropout=config.model.dropout,
         release_compat=config.release_compat,
     )

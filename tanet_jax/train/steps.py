@@ -149,7 +149,15 @@ def _release_statistics(stats: Any, frame_moments: list, target_moments: Any) ->
 
 def _motion_maps(nets: Nets, params: Any, enc: Encoded, views: dict[str, Array]) -> Array:
     """Maps of frames t..t+2, each predicted from its 2-frame clip (one forward each, as the
-    release); (B, 3, S, S) logits."""
+    release); (B, 3, S, S) logits. The stacked formulation decodes the three on one batch of 3B
+    (the motion encoder and decoder have no batch statistics: the same function)."""
+    if nets.model.stacked_frames:
+        n = len(enc.frames)
+        feats = jax.tree.map(lambda *xs: jnp.concatenate(xs, axis=0), *enc.frames)
+        target = jax.tree.map(lambda x: jnp.concatenate([x] * n, axis=0), enc.target)
+        clips = jnp.concatenate([views["motion_clips"][:, j] for j in range(n)], axis=0)
+        logits = _decode(nets, params, feats, target, clips)
+        return jnp.stack(jnp.split(logits, n, axis=0), axis=1)
     return jnp.stack([_decode(nets, params, feats, enc.target, views["motion_clips"][:, j])
                       for j, feats in enumerate(enc.frames)], axis=1)
 
