@@ -1,0 +1,225 @@
+"""What the tracking benchmarks (tracker_sweep, attention_corruption, tracker_speed, confidence_roc)
+share, so they read, run, cache and report the same way: OTB-layout roots read by the project's
+readers, frames preloaded, tracker configs with `section.key=value` overrides, runs cached per
+(configuration, sequence) through tanet_jax.evaluation.results, success AUC by the project's
+metrics (got10k's OTB rule), and reports written atomically as JSON + markdown with the command.
+
+Nothing here imports JAX at module level, so tracker_speed.py can time OpenCV's CSRT in a
+virtual environment that has only numpy, OpenCV and this package's readers.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import os
+import shlex
+import sys
+from pathlib import Path
+from typing import Any, Callable, Iterable, Mapping, NoReturn, Sequence
+
+import numpy as np
+
+from tanet_jax.data.benchmarks import DatasetError, Video, Warnings, read_benchmark
+from tanet_jax.evaluation import metrics
+from tanet_jax.evaluation.results import TrackerFolder, write_text_atomic
+from tanet_jax.frames import LazyFrames
+
+
+class BenchError(ValueError):
+    """Bad input to a benchmark script: reported as one line, exit status 2."""
+
+
+def fail(message: str) -> NoReturn:
+    """Print a one-line error and exit 2 (bad input, as argparse does)."""
+    print(f"error: {message}", file=sys.stderr)
+    raise SystemExit(2)
+
+
+def run_main(main: Callable[[Sequence[str] | None], Any], argv: Sequence[str] | None = None) -> Any:
+    """Run a script's main, turning bad input (BenchError, DatasetError) into a one-line exit 2."""
+    try:
+        return main(argv)
+    except (BenchError, DatasetError) as e:
+        fail(str(e))
+
+
+def command_line(argv: Sequence[str] | None = None, script: str | None = None) -> str:
+    """The command that produced a report, shell-quoted (argv defaults to this process's)."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    script = script or sys.argv[0]
+    try:
+        script = os.path.relpath(script)
+    except ValueError:  # another drive (Windows)
+        pass
+    return shlex.join(["python", script, *args])
+
+
+def root_labels(roots: Sequence[str | Path]) -> list[str]:
+    """A short distinct label per root (its folder name, numbered when two share a name)."""
+    labels: list[str] = []
+    for root in roots:
+        base = Path(root).resolve().name or "root"
+        label, k = base, 2
+        while label in labels:
+            label, k = f"{base}_{k}", k + 1
+        labels.append(label)
+    return labels
+
+
+def truncate(video: Video, max_frames: int | None) -> Video:
+    """The video's first `max_frames` frames (all when None), annotations cut to match."""
+    if max_frames is None or len(video) <= max_frames:
+        return video
+    n = max_frames
+    return dataclasses.replace(video, frames=video.frames[:n], boxes=video.boxes[:n], absent=video.absent[:n],
+                               marked=None if video.marked is None else video.marked[:n])
+
+
+def read_roots(roots: Sequence[str | Path], max_frames: int | None = None,
+               sequences: Sequence[str] | None = None) -> dict[str, dict[str, Video]]:
+    """{root label: {"label/name": Video}} of OTB-layout roots (NAME/img/*.jpg + groundtruth_rect.txt),
+    optionally only the named sequences and cut to `max_frames`; unreadable sequences are skipped
+    with a message, an empty selection is an error."""
+    if not roots:
+        raise BenchError("give at least one --root (an OTB-layout folder: NAME/img/*.jpg + NAME/groundtruth_rect.txt)")
+    if max_frames is not None and max_frames < 2:
+        raise BenchError(f"--max-frames {max_frames}: tracking needs at least 2 frames")
+    wanted = set(sequences or ())
+    out: dict[str, dict[str, Video]] = {}
+    seen: set[str] = set()
+    for label, root in zip(root_labels(roots), roots):
+        if not Path(root).is_dir():
+            raise BenchError(f"--root {root}: no such folder")
+        warnings = Warnings(skip_failed=True)
+        videos = {}
+        for video in read_benchmark("otb", Path(root), None, warnings):
+            if wanted and video.name not in wanted:
+                continue
+            seen.add(video.name)
+            key = f"{label}/{video.name}"
+            videos[key] = dataclasses.replace(truncate(video, max_frames), name=key)
+        for name, message in warnings.failed.items():
+            print(f"skipped {label}/{name}: {message}", file=sys.stderr)
+        if videos:
+            out[label] = videos
+    missing = sorted(wanted - seen)
+    if missing:
+        raise BenchError(f"--sequences: {', '.join(missing)} not found in any --root")
+    if not out:
+        raise BenchError(f"no readable sequence in {', '.join(map(str, roots))}")
+    return out
+
+
+def all_videos(by_root: Mapping[str, Mapping[str, Video]]) -> dict[str, Video]:
+    """The videos of every root in one dict (keys are 'label/name', distinct across roots)."""
+    return {key: v for videos in by_root.values() for key, v in videos.items()}
+
+
+def preload(video: Video) -> list[np.ndarray]:
+    """Every frame decoded (cv2.imread) before tracking, so timings hold no file reading."""
+    return list(LazyFrames(video.frames))
+
+
+def memo(load: Callable[[], Any]) -> Callable[[], Any]:
+    """`load` called at most once (frames are preloaded only when some run needs them)."""
+    cache: list[Any] = []
+
+    def get() -> Any:
+        if not cache:
+            cache.append(load())
+        return cache[0]
+
+    return get
+
+
+def parse_assignment(text: str, flag: str) -> tuple[str, str]:
+    """'section.key=value' -> (key, value text); a missing '=' is an error naming the flag."""
+    key, eq, value = text.partition("=")
+    if not eq or not key.strip() or not value.strip():
+        raise BenchError(f"{flag} {text!r}: expected SECTION.KEY=VALUE (e.g. local.learning_rate=0.02)")
+    return key.strip(), value.strip()
+
+
+def tracker_config(config_file: str | None, overrides: Iterable[tuple[str, str]] = ()) -> Any:
+    """The tracker config: a config file (or build.default_config()) with `section.key` overrides;
+    an unknown key or a bad value is a BenchError naming it."""
+    from tanet_jax.evaluation.tracker_spec import apply_overrides, load_config  # imports JAX
+
+    try:
+        config = load_config(config_file)
+        apply_overrides(config, list(overrides))
+    except ValueError as e:
+        raise BenchError(str(e).replace("--config.", "")) from None
+    return config
+
+
+def digest(record: Mapping[str, Any]) -> str:
+    """12 hex digits of the SHA-256 of a JSON record: the cache key of one configuration."""
+    return hashlib.sha256(json.dumps(record, sort_keys=True, default=str).encode()).hexdigest()[:12]
+
+
+def cache_folder(out: Path, label: str, record: Mapping[str, Any]) -> TrackerFolder:
+    """OUT/runs/<label>-<digest>/: cached results of one configuration (see results.TrackerFolder)."""
+    return TrackerFolder(Path(out) / "runs", label, record, digest(record))
+
+
+def track_cached(folder: TrackerFolder, video: Video, frames: Callable[[], Sequence[np.ndarray]],
+                 make: Callable[[], Any]) -> dict[str, Any]:
+    """Boxes, confidences, global-search flags and fps of one sequence: read from the cache, or
+    tracked (a fresh tracker from `make()` on `frames()`) and saved."""
+    from tanet_jax.tracking.run import run_sequence  # imports JAX
+
+    if folder.has(video.name):
+        return folder.load(video.name)
+    result = run_sequence(make(), frames(), video.boxes[0])
+    folder.save(video.name, result.boxes, result.confidence, result.global_search, result.fps, result.times)
+    return {"boxes": result.boxes, "confidence": result.confidence.tolist(),
+            "global_search": result.global_search.tolist(), "fps": result.fps, "times": result.times.tolist()}
+
+
+def success_aucs(boxes: Mapping[str, np.ndarray], videos: Mapping[str, Video]) -> dict[str, float]:
+    """Success AUC per sequence under got10k's OTB rule (tanet_jax.evaluation.metrics)."""
+    scores = metrics.score_benchmark("otb", {k: np.asarray(b) for k, b in boxes.items()}, videos)
+    return {k: float(v["success_auc"]) for k, v in scores["per_sequence"].items()}
+
+
+def md_table(headers: Sequence[str], rows: Iterable[Sequence[Any]], align: str | None = None) -> str:
+    """A markdown table (floats with 3 decimals; first column left-aligned, the rest right)."""
+    def cell(v: Any) -> str:
+        if isinstance(v, float):
+            return "-" if np.isnan(v) else f"{v:.3f}"
+        return str(v)
+
+    align = align or ("l" + "r" * (len(headers) - 1))
+    lines = ["| " + " | ".join(headers) + " |",
+             "| " + " | ".join("---" if a == "l" else "---:" for a in align) + " |"]
+    lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in rows]
+    return "\n".join(lines) + "\n"
+
+
+def to_json(value: Any) -> Any:
+    """numpy scalars and arrays as plain JSON values (NaN as null)."""
+    if isinstance(value, dict):
+        return {str(k): to_json(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [to_json(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return to_json(value.tolist())
+    if isinstance(value, (np.floating, float)):
+        return None if not np.isfinite(value) else float(value)
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, np.bool_):
+        return bool(value)
+    return value
+
+
+def write_report(out: Path, stem: str, data: Mapping[str, Any], markdown: str, command: str) -> tuple[Path, Path]:
+    """OUT/<stem>.json and OUT/<stem>.md, written atomically; both record the command."""
+    out = Path(out)
+    json_path, md_path = out / f"{stem}.json", out / f"{stem}.md"
+    write_text_atomic(json_path, json.dumps(to_json({"command": command, **data}), indent=2) + "\n")
+    write_text_atomic(md_path, f"Command:\n\n```\n{command}\n```\n\n{markdown}")
+    return json_path, md_path
