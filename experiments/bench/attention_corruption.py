@@ -4,8 +4,9 @@ ground truth (an upper bound), `correlation` attention, and TANet (with --checkp
 
 Corruptions (each an AttentionProvider wrapping tanet_jax.tracking.attention.GroundTruthAttention):
 
-  shift       the box mask moved by k target sizes (k * w along x, k * h along y, scaled by a random
-              direction drawn per frame); k = 0.5, 1, 2
+  shift       the box mask moved by k target sizes in a random direction drawn per frame (the offset
+              is k * (w * dx, h * dy) with max(|dx|, |dy|) = 1, so at k = 1 the mask lies just
+              beside the target and overlaps it nowhere); k = 0.5, 1, 2
   distractor  an extra box-shaped blob of the target's size and the given amplitude (0.5, 1.0),
               placed once per sequence at a random place at least 1.5 target sizes from the
               target's first position (a look-alike that stays put); the map is max(gt, blob)
@@ -101,8 +102,9 @@ class CorruptedAttention:
             if box is None or self.level == 0:
                 return clean
             angle = rng.uniform(0, 2 * np.pi)
-            moved = np.array([box[0] + self.level * box[2] * np.cos(angle),
-                              box[1] + self.level * box[3] * np.sin(angle), box[2], box[3]])
+            d = np.array([np.cos(angle), np.sin(angle)])
+            d /= np.abs(d).max()  # on the unit square: at k = 1 the mask lies just beside the target
+            moved = np.array([box[0] + self.level * box[2] * d[0], box[1] + self.level * box[3] * d[1], box[2], box[3]])
             return box_mask(moved, h, w).astype(np.float32)
         if self.kind == "distractor":
             size = self.first_size if box is None else np.asarray(box[2:], np.float64)

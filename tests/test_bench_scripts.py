@@ -1,0 +1,222 @@
+"""The tracking benchmark scripts (experiments/bench: tracker_sweep, attention_corruption,
+tracker_speed, confidence_roc) on tiny synthetic input: their logic on hand-made numbers, and
+each script end to end on a 2-video, few-frame OTB export (seconds)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+BENCH = Path(__file__).resolve().parents[1] / "experiments" / "bench"
+sys.path.insert(0, str(BENCH))
+
+import attention_corruption as ac  # noqa: E402
+import confidence_roc as roc  # noqa: E402
+import tracker_speed as speed  # noqa: E402
+import tracker_sweep as sweep  # noqa: E402
+from tracking_common import BenchError, read_roots, run_main  # noqa: E402
+
+from tanet_jax.geometry import box_mask  # noqa: E402
+from tanet_jax.tracking.attention import GroundTruthAttention  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def otb_root(tmp_path_factory) -> Path:
+    """Two held-out synthetic videos (12 frames, 128x96) in OTB layout, by export_synthetic_otb.py."""
+    out = tmp_path_factory.mktemp("synthetic_otb")
+    subprocess.run([sys.executable, str(BENCH / "export_synthetic_otb.py"), "--preset", "tiny", "--videos", "2",
+                    "--out", str(out)], check=True, capture_output=True)
+    return out
+
+
+# ----------------------------------------------------------------------------- tracker_sweep
+
+
+def test_grid_values_keep_tuples_and_bad_keys_are_one_line_exit_2(capsys):
+    assert sweep.split_values("(0.97,1.0,1.03),(1.0,)") == ["(0.97,1.0,1.03)", "(1.0,)"]
+    assert sweep.split_values("0.01, 0.02") == ["0.01", "0.02"]
+    grid = sweep.parse_grid(["local.learning_rate=0.01,0.02", "joint.threshold=0.4"])
+    assert grid == [("local.learning_rate", ["0.01", "0.02"]), ("joint.threshold", ["0.4"])]
+    assert sweep.settings_of(grid) == [{"local.learning_rate": "0.01", "joint.threshold": "0.4"},
+                                       {"local.learning_rate": "0.02", "joint.threshold": "0.4"}]
+    with pytest.raises(BenchError, match="local.nope"):
+        sweep.parse_grid(["local.nope=1,2"])
+    with pytest.raises(BenchError, match="given twice"):
+        sweep.parse_grid(["local.cell=4", "local.cell=2"])
+    with pytest.raises(SystemExit) as e:
+        run_main(sweep.main, ["--root", "/nonexistent", "--grid", "local.nope=1", "--out", "/tmp/x"])
+    assert e.value.code == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error:") and "local.nope" in err and "\n" not in err
+
+
+def test_leave_one_out_chooses_on_the_others_only():
+    # A is great on x only; B is middling everywhere: chosen on all is B, but holding out x chooses B
+    # (0.2 there) and holding out y or z chooses A (0.1 there): the cross-validated mean is lower.
+    table = {"A": {"x": 0.9, "y": 0.1, "z": 0.1}, "B": {"x": 0.2, "y": 0.5, "z": 0.5}}
+    root_of = {"x": "r1", "y": "r1", "z": "r2"}
+    assert sweep.best_setting(table, ["x", "y", "z"], root_of, False) == "B"
+    folds = {f["held_out"]: f for f in sweep.leave_one_out(table, root_of)}
+    assert (folds["x"]["setting"], folds["x"]["auc"]) == ("B", 0.2)
+    assert (folds["y"]["setting"], folds["y"]["auc"]) == ("A", 0.1)
+    assert (folds["z"]["setting"], folds["z"]["auc"]) == ("A", 0.1)
+    # weighing roots: r1's mean and r2's mean count equally
+    assert sweep.criterion(table["A"], ["x", "y", "z"], root_of, True) == pytest.approx((0.5 + 0.1) / 2)
+    with pytest.raises(BenchError):
+        sweep.leave_one_out({"A": {"x": 1.0}}, {"x": "r"})
+
+
+def test_sensitivity_moves_each_parameter_one_step():
+    grid = [("a", ["1", "2", "3"]), ("b", ["x", "y"])]
+    ids = {(i, j): f"s{i}{j}" for i in range(3) for j in range(2)}
+    means = {f"s{i}{j}": 0.1 * i + 0.01 * j for i in range(3) for j in range(2)}
+    rows = sweep.sensitivity(grid, ids, means, (1, 0))
+    moves = {(r["parameter"], r["to"]): r for r in rows}
+    assert set(moves) == {("a", "1"), ("a", "3"), ("b", "y")}
+    assert moves[("a", "3")]["change"] == pytest.approx(0.1)
+    assert moves[("b", "y")]["change"] == pytest.approx(0.01)
+
+
+def test_sweep_end_to_end_reports_and_resumes_from_its_cache(otb_root, tmp_path, monkeypatch):
+    argv = ["--root", str(otb_root), "--grid", "local.learning_rate=0.005,0.05", "--max-frames", "8",
+            "--out", str(tmp_path)]
+    report = sweep.main(argv)
+    assert set(report["settings"]) == {"s000", "s001", "default"}
+    keys = list(report["frames"])
+    assert len(keys) == 2 and all(n == 8 for n in report["frames"].values())
+    for f in report["cross_validation"]["folds"]:
+        other = next(k for k in keys if k != f["held_out"])
+        best = max(("s000", "s001"), key=lambda s: report["settings"][s]["per_sequence"][other])
+        assert report["settings"][f["setting"]]["per_sequence"][other] == report["settings"][best]["per_sequence"][other]
+        assert f["auc"] == report["settings"][f["setting"]]["per_sequence"][f["held_out"]]
+    assert 0 <= report["cross_validation"]["mean_auc"] <= 1
+    md = (tmp_path / "tracker_sweep.md").read_text()
+    assert "python experiments/bench/tracker_sweep.py --root" in md and "CHOSEN ON THESE SEQUENCES" in md
+    assert json.loads((tmp_path / "tracker_sweep.json").read_text())["command"].startswith("python ")
+
+    def no_tracking(*a, **k):
+        raise AssertionError("a cached run was tracked again")
+
+    monkeypatch.setattr("tanet_jax.tracking.run.run_sequence", no_tracking)
+    again = sweep.main(argv)
+    assert again["settings"] == report["settings"]
+
+
+# ----------------------------------------------------------------------- attention_corruption
+
+
+def _gt(h: int = 60, w: int = 80) -> tuple[GroundTruthAttention, np.ndarray]:
+    boxes = np.array([[30.0, 20.0, 16.0, 12.0]] * 4)
+    clean = GroundTruthAttention(boxes)
+    frame = np.zeros((h, w, 3), np.uint8)
+    clean.start(frame, boxes[0])
+    return clean, frame
+
+
+def _corrupt(kind: str, level: float, seed: int = 0) -> tuple[ac.CorruptedAttention, np.ndarray]:
+    clean, frame = _gt()
+    c = ac.CorruptedAttention(clean, kind, level, seed, "video")
+    c.start(frame, clean.boxes[0])
+    return c, frame
+
+
+def test_corruptions_do_what_they_say():
+    clean, frame = _gt()
+    truth = clean(1, frame, frame)
+    shifted0, _ = _corrupt("shift", 0.0)
+    assert np.array_equal(shifted0(1, frame, frame), truth)
+    for i in range(1, 4):  # at one target size the mask lies beside the target; at half it overlaps it
+        one = _corrupt("shift", 1.0)[0](i, frame, frame)
+        half = _corrupt("shift", 0.5)[0](i, frame, frame)
+        assert one.sum() > 0 and (one * truth).sum() == 0
+        assert (half * truth).sum() > 0 and not np.array_equal(half, truth)
+    d, _ = _corrupt("distractor", 0.5)
+    m = d(1, frame, frame)
+    assert set(np.unique(m)) == {0.0, 0.5, 1.0} and np.array_equal(m == 1.0, truth == 1)
+    assert (m == 0.5).sum() > 0 and np.linalg.norm(d.distractor - [38, 26]) >= 1.5 * np.hypot(16, 12)
+    assert _corrupt("missing", 1.0)[0](1, frame, frame) is None
+    assert np.array_equal(_corrupt("missing", 0.0)[0](1, frame, frame), truth)
+    noisy = _corrupt("noise", 1.0)[0](1, frame, frame)
+    assert noisy.shape == truth.shape and 0 <= noisy.min() and noisy.max() <= 1 and noisy.std() > 0.1
+    mixed = _corrupt("noise", 0.5)[0](1, frame, frame)
+    assert mixed[truth == 1].mean() > mixed[truth == 0].mean() + 0.3
+    # seeded: same seed, same map; another seed, another map
+    assert np.array_equal(_corrupt("noise", 1.0, 3)[0](2, frame, frame), _corrupt("noise", 1.0, 3)[0](2, frame, frame))
+    assert not np.array_equal(_corrupt("noise", 1.0, 3)[0](2, frame, frame), _corrupt("noise", 1.0, 4)[0](2, frame, frame))
+    with pytest.raises(BenchError):
+        ac.CorruptedAttention(clean, "missing", 1.5)
+    with pytest.raises(BenchError):
+        ac.parse_levels("0.5,x", "noise")
+
+
+def test_corruption_end_to_end_writes_table_and_plot(otb_root, tmp_path):
+    report = ac.main(["--root", str(otb_root), "--sequences", "synthetic_001", "--max-frames", "8",
+                      "--shift", "1", "--distractor", "1", "--missing", "0.5", "--noise", "1", "--out", str(tmp_path)])
+    assert set(report["runs"]) == {"local", "groundtruth", "correlation", "shift-1", "distractor-1", "missing-0.5",
+                                   "noise-1"}
+    top = {"shift": 1.0, "distractor": 1.0, "missing": 0.5, "noise": 1.0}
+    for kind, points in report["curves"].items():
+        assert [p["level"] for p in points] == [0.0, top[kind]]
+        assert points[0]["mean_auc"] == report["runs"]["groundtruth"]["mean_auc"]
+    assert report["runs"]["local"]["global_searches"] == 0
+    assert (tmp_path / "attention_corruption.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    md = (tmp_path / "attention_corruption.md").read_text()
+    assert "python experiments/bench/attention_corruption.py" in md and "| shift-1 |" in md
+
+
+# --------------------------------------------------------------------------- confidence_roc
+
+
+def test_roc_auc_and_frame_labels():
+    assert roc.roc_auc([0.9, 0.8, 0.2, 0.1], [True, True, False, False]) == 1.0
+    assert roc.roc_auc([0.1, 0.2, 0.8, 0.9], [True, True, False, False]) == 0.0
+    assert roc.roc_auc([0.5, 0.5, 0.5, 0.5], [True, False, True, False]) == 0.5
+    assert np.isnan(roc.roc_auc([0.3, 0.4], [True, True]))
+    truth = np.array([[0, 0, 10, 10]] * 4 + [[np.nan] * 4], float)
+    boxes = np.array([[50, 50, 10, 10], [0, 0, 10, 10], [3, 0, 10, 10], [40, 40, 10, 10], [0, 0, 10, 10]], float)
+    used, good = roc.frame_labels(boxes, truth, 0.5, 0.1)
+    # frame 0 out; IoU 1 good; IoU 7/13 good; IoU 0 lost; no ground truth out
+    assert used.tolist() == [False, True, True, True, False]
+    assert good[used].tolist() == [True, True, False]
+    used, _ = roc.frame_labels(boxes, truth, 0.6, 0.1)  # IoU 0.54 lies between: out
+    assert used.tolist() == [False, True, False, True, False]
+
+
+def test_confidence_roc_end_to_end(otb_root, tmp_path):
+    report = roc.main(["--root", str(otb_root), "--max-frames", "8", "--out", str(tmp_path)])
+    o = report["overall"]
+    per = report["per_sequence"]
+    assert o["good_frames"] == sum(s["good_frames"] for s in per.values())
+    assert o["good_frames"] + o["lost_frames"] <= 2 * 7  # frame 0 never counts
+    assert set(report["per_root"]) == {otb_root.name}
+    assert set(o["thresholds"]) == {"joint.threshold", "joint.update_threshold"}
+    assert "python experiments/bench/confidence_roc.py" in (tmp_path / "confidence_roc.md").read_text()
+    with pytest.raises(BenchError, match="negative"):
+        roc.confidence_roc([str(otb_root)], tmp_path, positive=0.1, negative=0.5)
+
+
+# ---------------------------------------------------------------------------- tracker_speed
+
+
+def test_speed_frames_and_report(otb_root, tmp_path):
+    desc, sources = speed.frame_sources(str(otb_root), (128, 96), 6)
+    assert len(sources) == 2 and all(len(s["frames"]) == 6 for s in sources)
+    desc, sources = speed.frame_sources(str(otb_root), (160, 120), 6)  # no such sequence: a synthetic video
+    assert "synthetic" in desc and sources[0]["frames"][0].shape == (120, 160, 3)
+    report = speed.speed(tmp_path, size=(160, 120), frames=6, runs=1, every=2)
+    t = report["trackers"]
+    assert t["local"]["fps"] > 0 and t["local"]["frames_per_run"] == 5 and t["local"]["global_searches_per_run"] == 0
+    assert t["joint-correlation"]["global_searches_per_run"] == 2  # frames 2 and 4 of 1..5
+    assert sum(t["local"]["warmup_s"].values()) > 0 and t["correlation-map"]["ms_median"] > 0
+    if speed.csrt_maker() is None:
+        assert any("opencv-contrib" in n for n in report["notes"])
+    else:
+        assert t["csrt"]["fps"] > 0 and "fps_ratio_to_csrt" in t["local"]
+    assert (tmp_path / "tracker_speed.md").is_file() and (tmp_path / "tracker_speed.json").is_file()
+    with pytest.raises(BenchError):
+        speed.parse_size("1280by720")
