@@ -19,7 +19,7 @@ import attention_corruption as ac  # noqa: E402
 import confidence_roc as roc  # noqa: E402
 import tracker_speed as speed  # noqa: E402
 import tracker_sweep as sweep  # noqa: E402
-from tracking_common import BenchError, read_roots, run_main  # noqa: E402
+from tracking_common import BenchError, code_digest, run_main  # noqa: E402
 
 from tanet_jax.geometry import box_mask  # noqa: E402
 from tanet_jax.tracking.attention import GroundTruthAttention  # noqa: E402
@@ -105,6 +105,16 @@ def test_sweep_end_to_end_reports_and_resumes_from_its_cache(otb_root, tmp_path,
     monkeypatch.setattr("tanet_jax.tracking.run.run_sequence", no_tracking)
     again = sweep.main(argv)
     assert again["settings"] == report["settings"]
+    code = json.loads((tmp_path / "tracker_sweep.json").read_text())["code"]
+    assert code["tracking_code_sha256"] == code_digest() and "git_commit" in code
+
+
+def test_cache_keys_change_with_the_code(tmp_path):
+    extra = tmp_path / "wrapper.py"
+    extra.write_text("a = 1\n")
+    before = code_digest(extra)
+    extra.write_text("a = 2\n")
+    assert code_digest(extra) != before and code_digest() != before
 
 
 # ----------------------------------------------------------------------- attention_corruption

@@ -16,7 +16,8 @@ Corruptions (each an AttentionProvider wrapping tanet_jax.tracking.attention.Gro
 
 Level 0 of every kind is clean ground truth. Randomness is drawn per (seed, sequence, kind,
 frame), so a run is reproducible and a frame's corruption does not depend on when global search
-fired. Success AUC by got10k's OTB rule. Runs are cached under OUT/runs/ (reruns resume).
+fired. Success AUC by got10k's OTB rule. Runs are cached under OUT/runs/, keyed by the config and
+the tracker code (tanet_jax/tracking/*.py): reruns resume, results of older code are never reused.
 Results: OUT/attention_corruption.{json,md} and OUT/attention_corruption.png (mean AUC against
 corruption level per kind, with local, clean ground truth, correlation and TANet as lines).
 
@@ -168,7 +169,7 @@ def corruption(roots: Sequence[str], out: Path, *, levels: Mapping[str, Sequence
             corrupt.update(seed=seed, noise_cell=noise_cell)
         specs[v["id"]] = spec
         folders[v["id"]] = cache_folder(out, f"corruption-{v['id']}",
-                                        {**spec.record(), "corruption": corrupt, "max_frames": max_frames})
+                                        {**spec.record(), "corruption": corrupt, "max_frames": max_frames}, __file__)
     predictor = load_predictor(specs["tanet"], ["joint"]) if "tanet" in specs else None
 
     def make(v: Mapping[str, Any], key: str, video: Any) -> Any:

@@ -7,7 +7,8 @@ it); its confidence is what tanet_jax.tracking.joint.JointTracker reports per fr
 the frames tracked so far) and what the joint tracker's threshold acts on. Reported per sequence,
 per root (frames pooled) and overall (all frames pooled), with how the configured thresholds
 (joint.threshold, joint.update_threshold) split the two classes. ROC-AUC is the Mann-Whitney
-statistic (ties count one half). Runs are cached under OUT/runs/ (reruns resume).
+statistic (ties count one half). Runs are cached under OUT/runs/, keyed by the config and
+the tracker code (tanet_jax/tracking/*.py): reruns resume, results of older code are never reused.
 Results: OUT/confidence_roc.{json,md}.
 
     python experiments/bench/confidence_roc.py --root ../shared/data/dev --root ../shared/data/sequences --root /tmp/synthetic_otb --out /tmp/roc

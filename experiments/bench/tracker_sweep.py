@@ -11,7 +11,8 @@ rule (tanet_jax.evaluation.metrics). The report gives:
   (c) the default config's (and the chosen setting's) AUC per sequence;
   (d) sensitivity: the mean AUC when each parameter moves one grid step from the chosen setting.
 
-Each (setting, sequence) run is cached under OUT/runs/, so a rerun (or a wider grid) resumes.
+Each (setting, sequence) run is cached under OUT/runs/, keyed by the config and the tracker code
+(tanet_jax/tracking/*.py): a rerun (or a wider grid) resumes; results of older code are not reused.
 Results: OUT/tracker_sweep.json and OUT/tracker_sweep.md (with this command).
 
     python experiments/bench/export_synthetic_otb.py --preset small --videos 12 --out /tmp/synthetic_otb

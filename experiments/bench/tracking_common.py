@@ -160,8 +160,23 @@ def digest(record: Mapping[str, Any]) -> str:
     return hashlib.sha256(json.dumps(record, sort_keys=True, default=str).encode()).hexdigest()[:12]
 
 
-def cache_folder(out: Path, label: str, record: Mapping[str, Any]) -> TrackerFolder:
-    """OUT/runs/<label>-<digest>/: cached results of one configuration (see results.TrackerFolder)."""
+def code_digest(*extra: str | Path) -> str:
+    """12 hex digits of the SHA-256 of the tracker's source (tanet_jax/tracking/*.py) and `extra`
+    files: part of every cache key, so results of older tracker code are never reused."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("tanet_jax.tracking")
+    folder = Path(next(iter(spec.submodule_search_locations)))
+    h = hashlib.sha256()
+    for path in [*sorted(folder.glob("*.py")), *map(Path, extra)]:
+        h.update(path.name.encode() + b"\0" + path.read_bytes())
+    return h.hexdigest()[:12]
+
+
+def cache_folder(out: Path, label: str, record: Mapping[str, Any], *extra_code: str | Path) -> TrackerFolder:
+    """OUT/runs/<label>-<digest>/: cached results of one configuration (see results.TrackerFolder),
+    keyed also by the tracker's code (and `extra_code` files)."""
+    record = {**record, "code_sha256": code_digest(*extra_code)}
     return TrackerFolder(Path(out) / "runs", label, record, digest(record))
 
 
@@ -216,10 +231,32 @@ def to_json(value: Any) -> Any:
     return value
 
 
+def code_version() -> dict[str, Any]:
+    """The git commit of the working tree (None outside git), whether the tracker's source differs
+    from it, and the tracker source's digest: which code produced a report."""
+    import subprocess
+
+    repo = Path(__file__).resolve().parents[2]
+
+    def git(*args: str) -> str | None:
+        try:
+            done = subprocess.run(["git", "-C", str(repo), *args], capture_output=True, text=True, timeout=10)
+        except (OSError, subprocess.SubprocessError):
+            return None
+        return done.stdout.strip() if done.returncode == 0 else None
+
+    changed = git("status", "--porcelain", "--", "tanet_jax/tracking")
+    return {"git_commit": git("rev-parse", "HEAD"), "tracking_code_uncommitted": bool(changed) if changed is not None else None,
+            "tracking_code_sha256": code_digest()}
+
+
 def write_report(out: Path, stem: str, data: Mapping[str, Any], markdown: str, command: str) -> tuple[Path, Path]:
-    """OUT/<stem>.json and OUT/<stem>.md, written atomically; both record the command."""
+    """OUT/<stem>.json and OUT/<stem>.md, written atomically; both record the command and the code."""
     out = Path(out)
     json_path, md_path = out / f"{stem}.json", out / f"{stem}.md"
-    write_text_atomic(json_path, json.dumps(to_json({"command": command, **data}), indent=2) + "\n")
-    write_text_atomic(md_path, f"Command:\n\n```\n{command}\n```\n\n{markdown}")
+    code = code_version()
+    write_text_atomic(json_path, json.dumps(to_json({"command": command, "code": code, **data}), indent=2) + "\n")
+    dirty = " (tanet_jax/tracking has uncommitted changes)" if code["tracking_code_uncommitted"] else ""
+    write_text_atomic(md_path, f"Command:\n\n```\n{command}\n```\n\nCode: commit {code['git_commit']}{dirty}; "
+                               f"tracker source digest {code['tracking_code_sha256']}.\n\n{markdown}")
     return json_path, md_path
