@@ -21,7 +21,6 @@ import tracker_speed as speed  # noqa: E402
 import tracker_sweep as sweep  # noqa: E402
 from tracking_common import BenchError, code_digest, run_main  # noqa: E402
 
-from tanet_jax.geometry import box_mask  # noqa: E402
 from tanet_jax.tracking.attention import GroundTruthAttention  # noqa: E402
 
 
