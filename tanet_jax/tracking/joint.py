@@ -32,6 +32,8 @@ class JointParams:
     max_outside: float = 0.2  # learn nothing when more than this fraction of the box is outside the frame
     accept: float = 0.5  # a global candidate needs at least this relative confidence
     reference_rate: float = 0.1  # how fast the confidence of tracked frames (the reference) follows them
+    map_power: float = 0.0  # weigh each verdict by the map's value there to this power (0: the map only proposes)
+    map_margin: float = 1.5  # a candidate also needs this many times the map's value at the local result
 
 
 class JointTracker:
@@ -44,6 +46,7 @@ class JointTracker:
         self.previous = None
         self.confidence = 1.0
         self.reference = 1.0
+        self.tracked = 0
         self.index = 0
 
     def initialize(self, frame: np.ndarray, box: Sequence[float]) -> None:
@@ -53,7 +56,8 @@ class JointTracker:
         self.box = np.asarray(box, np.float64)
         self.previous = frame
         self.confidence = 1.0
-        self.reference = 1.0
+        self.reference = 1.0  # the local confidence of the frames tracked so far (1 at initialisation)
+        self.tracked = 0
         self.index = 0
 
     def track(self, frame: np.ndarray) -> dict[str, Any]:
@@ -73,19 +77,25 @@ class JointTracker:
             if attention is not None:
                 diag = float(np.hypot(w, h))
                 last = box_center(self.box)
-                bar = max(best_raw * self.p.switch_margin, self.p.accept * ref)
+                weigh = lambda box: map_at(attention, box_center(box), (w, h)) ** self.p.map_power
+                bar = best_raw * self.p.switch_margin * weigh(best_box)
+                local_map = map_at(attention, box_center(best_box), (w, h))
                 for center in candidate_regions(attention, (w, h), self.p.top_k, self.p.map_threshold):
                     r = self.local.search(frame, center, size)
                     d = np.linalg.norm(box_center(r.box) - last) / diag
-                    score = r.confidence * np.exp(-0.5 * (d / self.p.motion_sigma) ** 2)
+                    score = r.confidence * np.exp(-0.5 * (d / self.p.motion_sigma) ** 2) * weigh(r.box)
                     candidates.append(r.box)
-                    if score > bar:
+                    if (score > bar and r.confidence >= self.p.accept * ref
+                            and map_at(attention, box_center(r.box), (w, h)) >= self.p.map_margin * local_map):
                         best_box, best_raw, bar = r.box, r.confidence, score
         best_box = keep_inside(np.asarray(best_box, np.float64), w, h)
         best_conf = best_raw / ref
         if best_conf >= self.p.update_threshold and outside_fraction(best_box, w, h) <= self.p.max_outside:
             self.local.update(frame, best_box)
-            self.reference += self.p.reference_rate * (min(best_raw, ref * 2) - self.reference)
+            # a running mean at first (the first frames set the video's scale), then a moving average
+            self.tracked += 1
+            rate = max(self.p.reference_rate, 1.0 / self.tracked)
+            self.reference += rate * (min(best_raw, ref * 2) - self.reference)
             if best_conf >= self.p.learn_threshold and hasattr(self.attention, "learn"):
                 self.attention.learn(frame, best_box)
         self.box, self.confidence, self.previous = best_box, best_conf, frame
@@ -106,3 +116,11 @@ def outside_fraction(box: np.ndarray, width: int, height: int) -> float:
     inside = max(x1 - x0, 0.0) * max(y1 - y0, 0.0)
     return 1.0 - inside / max(box[2] * box[3], 1e-9)
 
+
+
+def map_at(attention: np.ndarray, center: np.ndarray, frame_size: tuple[int, int]) -> float:
+    """The attention map's largest value within one map cell of a frame point (x, y)."""
+    mh, mw = attention.shape
+    col = int(np.clip(center[0] / frame_size[0] * mw, 0, mw - 1))
+    row = int(np.clip(center[1] / frame_size[1] * mh, 0, mh - 1))
+    return float(attention[max(row - 1, 0) : row + 2, max(col - 1, 0) : col + 2].max())
