@@ -256,3 +256,31 @@ def test_mixed_precision_update_computes_in_bfloat16_keeps_float32_state():
     assert dtypes == {jnp.dtype(jnp.float32)}, dtypes
     for key in ("g_loss", "g_bce", "g_adv_appearance", "g_adv_motion"):
         assert m16[key] == pytest.approx(m32[key], rel=2e-2), key
+
+
+def test_profile_steps_write_a_trace(tmp_path):
+    """--config.profile_steps=2,3 writes a JAX profiler trace (TensorBoard's profile plugin layout)."""
+    import importlib.util
+
+    from tanet_jax.train import loop
+
+    spec = importlib.util.spec_from_file_location("smoke", SMOKE)
+    smoke = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(smoke)
+    config = smoke.get_config()
+    config.unlock()
+    config.max_steps, config.eval_every, config.image_every, config.profile_steps = 4, 0, 0, "2,3"
+    config.data.data_dir = str(tmp_path / "data")
+    loop.train_and_evaluate(config, str(tmp_path / "run"))
+    traces = list((tmp_path / "run" / "profile").rglob("*.xplane.pb"))
+    assert len(traces) == 1 and traces[0].stat().st_size > 0
+    assert traces[0].parent.parent.name == "profile" and traces[0].parent.parent.parent.name == "plugins"
+
+
+def test_cuda_extra_pins_the_jax_of_requirements():
+    import tomllib
+
+    pins = dict(line.split("==") for line in (ROOT / "requirements.txt").read_text().splitlines()
+                if "==" in line and not line.startswith("#"))
+    extras = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]
+    assert extras["cuda"] == [f"jax[cuda12]=={pins['jax']}"]
