@@ -47,6 +47,8 @@ def test_grid_values_keep_tuples_and_bad_keys_are_one_line_exit_2(capsys):
         sweep.parse_grid(["local.nope=1,2"])
     with pytest.raises(BenchError, match="given twice"):
         sweep.parse_grid(["local.cell=4", "local.cell=2"])
+    with pytest.raises(BenchError, match="local.window=130"):  # not a multiple of the cell: rejected before any run
+        sweep.sweep(["/nonexistent"], ["local.window=128,130"], Path("/nonexistent/out"))
     with pytest.raises(SystemExit) as e:
         run_main(sweep.main, ["--root", "/nonexistent", "--grid", "local.nope=1", "--out", "/tmp/x"])
     assert e.value.code == 2

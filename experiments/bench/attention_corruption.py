@@ -36,9 +36,9 @@ import numpy as np
 from tqdm import tqdm
 
 from tanet_jax.geometry import box_mask
-from tracking_common import (BenchError, all_videos, cache_folder, command_line, md_table, memo, parse_assignment,
-                             preload, read_roots, run_main, success_aucs, track_cached, tracker_config,
-                             write_report)
+from tracking_common import (BenchError, all_videos, cache_folder, check_tracker, command_line, md_table, memo,
+                             parse_assignment, preload, read_roots, run_main, success_aucs, track_cached,
+                             tracker_config, write_report)
 
 LEVELS: dict[str, tuple[float, ...]] = {"shift": (0.5, 1.0, 2.0), "distractor": (0.5, 1.0),
                                         "missing": (0.25, 0.5, 0.75), "noise": (0.25, 0.5, 1.0)}
@@ -155,6 +155,7 @@ def corruption(roots: Sequence[str], out: Path, *, levels: Mapping[str, Sequence
 
     levels = dict(LEVELS if levels is None else levels)
     config = tracker_config(config_file, [parse_assignment(o, "--set") for o in overrides])
+    check_tracker(config, "tracker config")
     by_root = read_roots(roots, max_frames, sequences)
     videos = all_videos(by_root)
     runs = variants(levels, checkpoint is not None)

@@ -25,8 +25,9 @@ from scipy.stats import rankdata
 from tqdm import tqdm
 
 from tanet_jax.geometry import rect_iou
-from tracking_common import (BenchError, all_videos, cache_folder, command_line, md_table, memo, parse_assignment,
-                             preload, read_roots, run_main, track_cached, tracker_config, write_report)
+from tracking_common import (BenchError, all_videos, cache_folder, check_tracker, command_line, md_table, memo,
+                             parse_assignment, preload, read_roots, run_main, track_cached, tracker_config,
+                             write_report)
 
 
 def roc_auc(scores: np.ndarray, positive: np.ndarray) -> float:
@@ -77,6 +78,7 @@ def confidence_roc(roots: Sequence[str], out: Path, *, attention: str = "none", 
     if not 0 <= negative <= positive <= 1:
         raise BenchError(f"--negative {negative} / --positive {positive}: need 0 <= negative <= positive <= 1")
     config = tracker_config(config_file, [parse_assignment(o, "--set") for o in overrides])
+    check_tracker(config, "tracker config")
     try:
         spec = TrackerSpec.create(config, attention, checkpoint)
     except ValueError as e:

@@ -30,9 +30,9 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 from tqdm import tqdm
 
-from tracking_common import (BenchError, all_videos, cache_folder, command_line, md_table, memo,
-                             parse_assignment, preload, read_roots, run_main, success_aucs, track_cached, tracker_config,
-                             write_report)
+from tracking_common import (BenchError, all_videos, cache_folder, check_tracker, command_line, md_table, memo,
+                             parse_assignment, preload, read_roots, run_main, success_aucs, track_cached,
+                             tracker_config, write_report)
 
 DEFAULT = "default"
 
@@ -150,23 +150,25 @@ def sweep(roots: Sequence[str], grid_items: Sequence[str], out: Path, *, attenti
         raise BenchError("give at least one --grid SECTION.KEY=V1,V2,...")
     if attention == "groundtruth":
         print("note: groundtruth attention reads the annotations: an upper bound, not a tracker")
+    combos = settings_of(grid)
+    index_of = {tuple(vals.index(s[k]) for k, vals in grid): f"s{i:03d}" for i, s in enumerate(combos)}
+    setting_by_id = {f"s{i:03d}": s for i, s in enumerate(combos)}
+    setting_by_id[DEFAULT] = {}
+    specs = {}
+    for sid, setting in setting_by_id.items():
+        config = tracker_config(config_file, [*base, *setting.items()])
+        check_tracker(config, f"setting {describe(setting)}")
+        try:
+            specs[sid] = TrackerSpec.create(config, attention, checkpoint)
+        except ValueError as e:
+            raise BenchError(str(e)) from None
     by_root = read_roots(roots, max_frames, sequences)
     videos = all_videos(by_root)
     root_of = {key: label for label, vids in by_root.items() for key in vids}
     if len(videos) < 2:
         raise BenchError("cross-validation needs at least 2 sequences over all --root folders")
-    combos = settings_of(grid)
-    index_of = {tuple(vals.index(s[k]) for k, vals in grid): f"s{i:03d}" for i, s in enumerate(combos)}
-    setting_by_id = {f"s{i:03d}": s for i, s in enumerate(combos)}
-    setting_by_id[DEFAULT] = {}
-    specs, folders = {}, {}
-    for sid, setting in setting_by_id.items():
-        config = tracker_config(config_file, [*base, *setting.items()])
-        try:
-            specs[sid] = TrackerSpec.create(config, attention, checkpoint)
-        except ValueError as e:
-            raise BenchError(str(e)) from None
-        folders[sid] = cache_folder(out, f"sweep-{attention}", {**specs[sid].record(), "max_frames": max_frames})
+    folders = {sid: cache_folder(out, f"sweep-{attention}", {**spec.record(), "max_frames": max_frames})
+               for sid, spec in specs.items()}
     predictor = load_predictor(specs[DEFAULT], ["joint"])
 
     boxes: dict[str, dict[str, np.ndarray]] = {sid: {} for sid in setting_by_id}

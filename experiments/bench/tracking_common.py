@@ -155,6 +155,17 @@ def tracker_config(config_file: str | None, overrides: Iterable[tuple[str, str]]
     return config
 
 
+def check_tracker(config: Any, where: str) -> None:
+    """Build a local tracker from `config` once, so a setting it rejects (e.g. a window that is no
+    multiple of the cell) is a one-line error naming `where` before any run starts."""
+    from tanet_jax.tracking.build import make_tracker
+
+    try:
+        make_tracker(config, "none")
+    except (ValueError, TypeError) as e:
+        raise BenchError(f"{where}: {e}") from None
+
+
 def digest(record: Mapping[str, Any]) -> str:
     """12 hex digits of the SHA-256 of a JSON record: the cache key of one configuration."""
     return hashlib.sha256(json.dumps(record, sort_keys=True, default=str).encode()).hexdigest()[:12]
