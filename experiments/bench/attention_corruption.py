@@ -153,7 +153,9 @@ def corruption(roots: Sequence[str], out: Path, *, levels: Mapping[str, Sequence
     from tanet_jax.evaluation.tracker_spec import TrackerSpec
     from tanet_jax.tracking.build import make_tracker
 
-    levels = dict(LEVELS if levels is None else levels)
+    levels = {k: v for k, v in (LEVELS if levels is None else levels).items() if any(lv > 0 for lv in v)}
+    if not levels:
+        raise BenchError("every corruption kind is skipped: give at least one level above 0")
     config = tracker_config(config_file, [parse_assignment(o, "--set") for o in overrides])
     check_tracker(config, "tracker config")
     by_root = read_roots(roots, max_frames, sequences)
