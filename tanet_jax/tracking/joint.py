@@ -23,6 +23,7 @@ class JointParams:
 
     threshold: float = 0.5  # previous (relative) confidence under this -> global search
     every: int = 0  # also search globally every k frames (0: never)
+    cooldown: int = 3  # after a global search that changed nothing, wait this many frames before the next
     top_k: int = 3  # attention components searched (besides the peak)
     map_threshold: float = 0.5
     motion_sigma: float = 0.5  # mild motion prior: Gaussian in distance / frame diagonal
@@ -47,6 +48,7 @@ class JointTracker:
         self.confidence = 1.0
         self.reference = 1.0
         self.tracked = 0
+        self.quiet_until = 0
         self.index = 0
 
     def initialize(self, frame: np.ndarray, box: Sequence[float]) -> None:
@@ -58,6 +60,7 @@ class JointTracker:
         self.confidence = 1.0
         self.reference = 1.0  # the local confidence of the frames tracked so far (1 at initialisation)
         self.tracked = 0
+        self.quiet_until = 0  # no global search before this frame (a fruitless one just ran)
         self.index = 0
 
     def track(self, frame: np.ndarray) -> dict[str, Any]:
@@ -68,7 +71,8 @@ class JointTracker:
         # Confidence relative to that of the frames tracked so far: its scale differs per video.
         ref = max(self.reference, 1e-6)
         best_box, best_raw = result.box, result.confidence
-        fired = self.confidence < self.p.threshold or (self.p.every > 0 and self.index % self.p.every == 0)
+        fired = ((self.confidence < self.p.threshold and self.index >= self.quiet_until)
+                 or (self.p.every > 0 and self.index % self.p.every == 0))
         candidates: list[np.ndarray] = []
         attention = None
         h, w = frame.shape[:2]
@@ -88,6 +92,8 @@ class JointTracker:
                     if (score > bar and r.confidence >= self.p.accept * ref
                             and map_at(attention, box_center(r.box), (w, h)) >= self.p.map_margin * local_map):
                         best_box, best_raw, bar = r.box, r.confidence, score
+        if fired and best_box is result.box:
+            self.quiet_until = self.index + 1 + self.p.cooldown
         best_box = keep_inside(np.asarray(best_box, np.float64), w, h)
         best_conf = best_raw / ref
         if best_conf >= self.p.update_threshold and outside_fraction(best_box, w, h) <= self.p.max_outside:

@@ -29,7 +29,8 @@ class RedetectParams:
 
     target_cells: float = 5.0  # the target's mean side in feature cells at the search scale
     cell: int = 4
-    max_upscale: float = 1.0  # never enlarge the frame (tiny targets are searched at full size)
+    max_upscale: float = 1.0  # never enlarge the frame
+    max_cells: int = 12288  # at most this many cells over the frame (tiny targets get fewer cells each)
     lam: float = 1e-2
     sigma: float = 0.6  # label width, cells
     admm_iterations: int = 2
@@ -48,8 +49,10 @@ def _frame_spectrum(image: jax.Array, shift: jax.Array, cell: int, orientations:
 @partial(jax.jit, static_argnames=("cell", "orientations", "color"))
 def _response(filter_f: jax.Array, image: jax.Array, cell: int, orientations: int, color: bool) -> jax.Array:
     """The detector's response at every cell of the frame."""
-    z = jnp.fft.fft2(features(image, cell, orientations, color), axes=(0, 1))
-    return jnp.real(jnp.fft.ifft2(jnp.sum(filter_f * z, axis=-1)))
+    f = features(image, cell, orientations, color)
+    z = jnp.fft.rfft2(f, axes=(0, 1))  # the filter is real in space: half the spectrum is enough
+    half = filter_f[:, : z.shape[1]]
+    return jnp.fft.irfft2(jnp.sum(half * z, axis=-1), s=f.shape[:2])
 
 
 class CorrelationAttention:
@@ -93,7 +96,8 @@ class CorrelationAttention:
         """Fix the search scale from the target's size and learn the detector on the first frame."""
         h, w = frame.shape[:2]
         side = float(np.sqrt(max(box[2], 1.0) * max(box[3], 1.0)))
-        self.scale = min(self.p.target_cells * self.p.cell / side, self.p.max_upscale)
+        cap = self.p.cell * np.sqrt(self.p.max_cells / (h * w))
+        self.scale = min(self.p.target_cells * self.p.cell / side, self.p.max_upscale, cap)
         self.grid = (max(int(round(h * self.scale / self.p.cell)), 4), max(int(round(w * self.scale / self.p.cell)), 4))
         hc, wc = self.grid
         ry, rx = np.minimum(np.arange(hc), hc - np.arange(hc)), np.minimum(np.arange(wc), wc - np.arange(wc))
