@@ -39,7 +39,7 @@ from typing import Any
 from tanet_jax.data.benchmarks import BENCHMARKS, DEFAULT_SPLITS, DatasetError
 from tanet_jax.evaluation.experiment import KINDS, evaluate
 from tanet_jax.evaluation.metrics import OTHER_RULES, RULES
-from tanet_jax.evaluation.tracker_spec import CONFIG_HELP, add_tracker_arguments, spec_from_args, split_overrides
+from tanet_jax.evaluation.tracker_spec import CONFIG_HELP, add_tracker_arguments, specs_from_args, split_overrides
 from tanet_jax.weights import CheckpointError
 
 __all__ = ["evaluate", "main"]
@@ -71,7 +71,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rule", default=None, help="scoring rule (default: the benchmark's own toolkit); lasot and "
                         "tnl2k also take 'pytracking' (pytracking's analysis, as many recent papers use)")
     parser.add_argument("--trackers", default="local,joint", help="comma-separated: local, joint (default: both)")
-    add_tracker_arguments(parser)
+    add_tracker_arguments(parser, several=True)
     parser.add_argument("--out", required=True, help="output folder (results, report.json, plots)")
     parser.add_argument("--force", action="store_true", help="track again even where results of the same "
                         "configuration are on disk")
@@ -88,8 +88,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.rule is not None and args.rule not in allowed:
         parser.error(f"--rule for {args.dataset}: one of {', '.join(allowed)}, got {args.rule!r}")
     try:
-        spec = spec_from_args(args, overrides)
-        report = evaluate(args.dataset, Path(args.root), args.split, kinds, spec, Path(args.out), args.force,
+        specs = specs_from_args(args, overrides)
+        report = evaluate(args.dataset, Path(args.root), args.split, kinds, specs, Path(args.out), args.force,
                           not args.no_timelines, args.rule)
     except (CheckpointError, DatasetError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)

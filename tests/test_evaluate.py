@@ -106,7 +106,7 @@ def test_attention_is_none_unless_named_and_tanet_needs_a_checkpoint(tmp_path, c
     assert code == 2 and "--checkpoint" in capsys.readouterr().err
     assert not out.exists()  # nothing half-written
     code, report = run(["--dataset", "otb", "--root", root, "--out", out, "--no-timelines"])
-    assert code == 0 and set(report["trackers"]) == {"local", "joint-none"}
+    assert code == 0 and set(report["trackers"]) == {"local"}  # joint without attention is the local tracker
     assert all(t["attention"] == "none" and t["checkpoint_sha256"] is None for t in report["trackers"].values())
     assert "attention: none" in capsys.readouterr().out
     boxes = tmp_path / "boxes.txt"
@@ -275,3 +275,19 @@ def test_rule_choice_is_checked_before_tracking(tmp_path, capsys):
         evaluate_cli.main(["--dataset", "otb", "--root", str(root), "--rule", "pytracking", "--out", str(tmp_path / "r")])
     assert e.value.code == 2 and "--rule for otb: one of otb" in capsys.readouterr().err
     assert not (tmp_path / "r").exists()
+
+
+def test_several_attentions_run_side_by_side_in_one_report(tmp_path):
+    root, out = otb_root(tmp_path / "otb"), tmp_path / "res"
+    code, report = run(["--dataset", "otb", "--root", str(root), "--trackers", "local,joint",
+                        "--attention", "correlation,groundtruth", "--out", str(out), "--no-timelines"])
+    assert code == 0
+    assert list(report["trackers"]) == ["local", "joint-correlation", "joint-groundtruth"]
+    sources = [e["attention_source"] for e in report["trackers"].values()]
+    assert sources[0].startswith("none") and sources[1].startswith("correlation") and "upper bound" in sources[2]
+    assert [e["upper_bound"] for e in report["trackers"].values()] == [False, False, True]
+    folders = {e["results"] for e in report["trackers"].values()}
+    assert len(folders) == 3  # each configuration keeps its own results
+    assert (out / "success_plot.png").is_file()
+    code, _ = run(["--dataset", "otb", "--root", str(root), "--attention", "correlation,nosuch", "--out", str(out)])
+    assert code == 2

@@ -62,21 +62,33 @@ def load_predictor(spec: TrackerSpec, kinds: list[str]) -> Any:
     return AttentionPredictor.from_checkpoint(spec.checkpoint)
 
 
-def evaluate(dataset: str, root: Path, split: str | None, kinds: list[str], spec: TrackerSpec, out: Path,
-             force: bool = False, timelines: bool = True, rule: str | None = None) -> dict[str, Any]:
-    """Track every sequence with every tracker kind; write results, report, plots, timelines."""
+def _runs(kinds: list[str], specs: list[TrackerSpec]) -> list[TrackerSpec]:
+    """The tracker configurations to run: local once, then one joint tracker per attention."""
+    runs = [specs[0].for_kind("local")] if "local" in kinds else []
+    if "joint" in kinds:
+        runs += [s for s in specs if not (s.attention == "none" and runs)]
+    return runs
+
+
+def evaluate(dataset: str, root: Path, split: str | None, kinds: list[str], spec: TrackerSpec | list[TrackerSpec],
+             out: Path, force: bool = False, timelines: bool = True, rule: str | None = None) -> dict[str, Any]:
+    """Track every sequence with every tracker kind (joint: once per attention in `spec` when it is
+    a list, side by side in one report and plot); write results, report, plots, timelines."""
+    specs = list(spec) if isinstance(spec, (list, tuple)) else [spec]
+    spec = specs[0]
     split = DEFAULT_SPLITS[dataset] if split is None else split
     warnings = Warnings(skip_failed=True)
     videos = {v.name: v for v in read_benchmark(dataset, root, split, warnings)}
     failed = {f"read/{k}": v for k, v in warnings.failed.items()}
-    predictor = load_predictor(spec, kinds)
+    predictors = {s.attention: load_predictor(s, kinds) for s in specs}
     out.mkdir(parents=True, exist_ok=True)
     package = dataset == "got10k" and split == "test"
     trackers: dict[str, Any] = {}
     curves: dict[str, tuple[np.ndarray, np.ndarray | None]] = {}
-    for kind in kinds:
-        kind_spec = spec.for_kind(kind)
+    for kind_spec in _runs(kinds, specs):
+        kind = "local" if kind_spec.attention == "none" else "joint"
         label = tracker_label(kind, kind_spec.attention)
+        predictor = predictors.get(kind_spec.attention)
         folder = TrackerFolder(out, label, kind_spec.record(), kind_spec.digest())
         results: dict[str, dict[str, Any]] = {}
         for video in tqdm(list(videos.values()), desc=label, unit="seq"):

@@ -170,13 +170,21 @@ CONFIG_HELP = ("Tracker settings: --config FILE (a Python file whose get_config(
                "--config.SECTION.KEY=VALUE to override one field (e.g. --config.joint.threshold=0.3).")
 
 
-def add_tracker_arguments(parser: Any) -> None:
-    """The tracker flags track and evaluate share (same names, same defaults)."""
+def add_tracker_arguments(parser: Any, several: bool = False) -> None:
+    """The tracker flags track and evaluate share (same names, same defaults); with `several`,
+    --attention takes a comma-separated list (one joint tracker each, side by side)."""
     parser.add_argument("--config", metavar="FILE", help="tracker config file (default: the built-in defaults); "
                         "override fields with --config.SECTION.KEY=VALUE")
-    parser.add_argument("--attention", default="none", choices=build.ATTENTIONS,
-                        help="what proposes global-search candidates (default: none, the local tracker alone); "
-                             "groundtruth is an upper bound; tanet needs --checkpoint")
+    names = ", ".join(build.ATTENTIONS)
+    if several:
+        parser.add_argument("--attention", default="none",
+                            help=f"what proposes global-search candidates, comma-separated for several joint "
+                                 f"trackers side by side ({names}; default: none, the local tracker alone); "
+                                 "groundtruth is an upper bound; tanet needs --checkpoint")
+    else:
+        parser.add_argument("--attention", default="none", choices=build.ATTENTIONS,
+                            help="what proposes global-search candidates (default: none, the local tracker alone); "
+                                 "groundtruth is an upper bound; tanet needs --checkpoint")
     parser.add_argument("--checkpoint", metavar="DIR", help="TANet generator checkpoint for --attention tanet "
                         "(required with it; never used otherwise)")
     parser.add_argument("--threshold", type=float, default=None,
@@ -186,10 +194,19 @@ def add_tracker_arguments(parser: Any) -> None:
                         help="also search globally every k frames (sets joint.every; default: the config's)")
 
 
-def spec_from_args(args: Any, overrides: Sequence[tuple[str, str]]) -> TrackerSpec:
-    """The TrackerSpec the shared flags describe (ValueError with a one-line reason if they can't)."""
+def specs_from_args(args: Any, overrides: Sequence[tuple[str, str]]) -> list[TrackerSpec]:
+    """One TrackerSpec per --attention name (ValueError with a one-line reason if they can't)."""
     config = load_config(args.config)
     apply_overrides(config, overrides)
     flags = [(f"joint.{k}", str(v)) for k, v in (("threshold", args.threshold), ("every", args.every)) if v is not None]
     apply_overrides(config, flags)
-    return TrackerSpec.create(config, args.attention, args.checkpoint)
+    names = [a.strip() for a in str(args.attention).split(",") if a.strip()] or ["none"]
+    return [TrackerSpec.create(config, name, args.checkpoint) for name in names]
+
+
+def spec_from_args(args: Any, overrides: Sequence[tuple[str, str]]) -> TrackerSpec:
+    """The TrackerSpec the shared flags describe (ValueError with a one-line reason if they can't)."""
+    specs = specs_from_args(args, overrides)
+    if len(specs) != 1:
+        raise ValueError(f"--attention takes one name here, got {args.attention!r}")
+    return specs[0]
