@@ -1,10 +1,12 @@
-"""Box geometry in one place (pure numpy): centres, boxes from centres, the release's integer
-pixel extent, box masks, crops, IoU and centre errors. Boxes are [x, y, w, h] in pixels."""
+"""Box geometry in one place: centres, boxes from centres, the release's integer pixel extent,
+box masks, crops (exact and resampled), boxes at the frame's edge, IoU and centre errors.
+Boxes are [x, y, w, h] in pixels."""
 
 from __future__ import annotations
 
 from typing import Sequence
 
+import cv2
 import numpy as np
 
 
@@ -17,6 +19,28 @@ def box_center(box: Sequence[float]) -> np.ndarray:
 def box_from_center(center: Sequence[float], size: Sequence[float]) -> np.ndarray:
     """[x, y, w, h] from a centre (x, y) and a size (w, h); inverse of `box_center`."""
     return np.array([center[0] - size[0] / 2.0, center[1] - size[1] / 2.0, size[0], size[1]], np.float64)
+
+
+def resample_region(frame: np.ndarray, center: Sequence[float], size: Sequence[float], out: int) -> np.ndarray:
+    """The region (centre, size) resized to out x out (bilinear, border replicated), float [0, 1]."""
+    sx, sy = out / max(size[0], 1e-3), out / max(size[1], 1e-3)
+    m = np.array([[sx, 0, out / 2 - sx * center[0]], [0, sy, out / 2 - sy * center[1]]], np.float64)
+    patch = cv2.warpAffine(frame, m, (out, out), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    return patch.astype(np.float32) / 255.0
+
+
+def keep_inside(box: np.ndarray, width: int, height: int) -> np.ndarray:
+    """The box moved so that its centre lies inside the frame (its size kept)."""
+    c = np.clip(box_center(box), [0.0, 0.0], [float(width), float(height)])
+    return np.array([c[0] - box[2] / 2, c[1] - box[3] / 2, box[2], box[3]])
+
+
+def outside_fraction(box: np.ndarray, width: int, height: int) -> float:
+    """The fraction of the box's area that lies outside the frame."""
+    x0, y0 = max(box[0], 0.0), max(box[1], 0.0)
+    x1, y1 = min(box[0] + box[2], float(width)), min(box[1] + box[3], float(height))
+    inside = max(x1 - x0, 0.0) * max(y1 - y0, 0.0)
+    return 1.0 - inside / max(box[2] * box[3], 1e-9)
 
 
 def toolkit_centers(boxes: np.ndarray) -> np.ndarray:

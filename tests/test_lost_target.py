@@ -7,7 +7,7 @@ import numpy as np
 from tanet_jax.data.synthetic import SyntheticSpec, make_video
 from tanet_jax.evaluation import metrics
 from tanet_jax.tracking import build
-from tanet_jax.tracking.joint import keep_inside, outside_fraction
+from tanet_jax.geometry import keep_inside, outside_fraction
 from tanet_jax.tracking.redetect import CorrelationAttention
 from tanet_jax.tracking.run import run_sequence
 

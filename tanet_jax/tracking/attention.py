@@ -8,7 +8,7 @@ from typing import Protocol, Sequence
 import cv2
 import numpy as np
 
-from tanet_jax.data.pipeline import box_mask
+from tanet_jax.geometry import box_mask
 from tanet_jax.preprocess import preprocess_frame, preprocess_target
 
 

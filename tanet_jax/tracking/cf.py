@@ -20,7 +20,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from tanet_jax.tracking.protocol import SearchResult, box_center, box_from_center
+from tanet_jax.geometry import box_center, box_from_center, resample_region
+from tanet_jax.tracking.protocol import SearchResult
 
 
 @dataclasses.dataclass(frozen=True)
@@ -47,14 +48,6 @@ class CFParams:
     hist_weight: float = 0.0  # weight of the colour-histogram response in the merged response (Staple)
     hist_bins: int = 32  # colour-histogram bins per channel
     hist_rate: float = 0.04  # the histograms' learning rate
-
-
-def crop(frame: np.ndarray, center: Sequence[float], size: Sequence[float], out: int) -> np.ndarray:
-    """The region (centre, size) resized to out x out (bilinear, border replicated), float [0,1]."""
-    sx, sy = out / max(size[0], 1e-3), out / max(size[1], 1e-3)
-    m = np.array([[sx, 0, out / 2 - sx * center[0]], [0, sy, out / 2 - sy * center[1]]], np.float64)
-    patch = cv2.warpAffine(frame, m, (out, out), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-    return patch.astype(np.float32) / 255.0
 
 
 def _cell_pool(x: jax.Array, cell: int) -> jax.Array:
@@ -263,7 +256,7 @@ class CorrelationFilterTracker:
     def _learn(self, frame: np.ndarray, box: Sequence[float], rate: float) -> np.ndarray:
         """Blend what the patch at `box` shows into the model and recompute the filter; returns
         the patch."""
-        patch = crop(frame, box_center(box), self.size * (1 + self.p.padding), self.p.window)
+        patch = resample_region(frame, box_center(box), self.size * (1 + self.p.padding), self.p.window)
         xf = spectrum(jnp.asarray(patch), self.window, self.p.cell, self.p.orientations, self.p.color)
         if self.p.solver == "dcf":
             new = (self.label_f[..., None] * jnp.conj(xf), jnp.sum(jnp.real(xf * jnp.conj(xf)), axis=-1))
@@ -315,7 +308,7 @@ class CorrelationFilterTracker:
         """
         size = self.size if size is None else np.asarray(size, np.float64)
         regions = [size * s * (1 + self.p.padding) for s in self.p.scales]
-        patches = np.stack([crop(frame, center, r, self.p.window) for r in regions])
+        patches = np.stack([resample_region(frame, center, r, self.p.window) for r in regions])
         responses = self._responses(patches)
         if self.p.hist_weight > 0:
             colour = colour_response(jnp.asarray(patches), *self.hist, self.side, self.p.hist_bins, self.p.cell)

@@ -14,7 +14,8 @@ from typing import Any, Sequence
 import numpy as np
 
 from tanet_jax.tracking.attention import AttentionProvider, NoAttention, candidate_regions
-from tanet_jax.tracking.protocol import LocalTracker, box_center
+from tanet_jax.geometry import box_center, keep_inside, outside_fraction
+from tanet_jax.tracking.protocol import LocalTracker
 
 
 @dataclasses.dataclass(frozen=True)
@@ -33,7 +34,6 @@ class JointParams:
     max_outside: float = 0.2  # learn nothing when more than this fraction of the box is outside the frame
     accept: float = 0.5  # a global candidate needs at least this relative confidence
     reference_rate: float = 0.1  # how fast the confidence of tracked frames (the reference) follows them
-    map_power: float = 0.0  # weigh each verdict by the map's value there to this power (0: the map only proposes)
     map_margin: float = 1.5  # a candidate also needs this many times the map's value at the local result
 
 
@@ -81,13 +81,12 @@ class JointTracker:
             if attention is not None:
                 diag = float(np.hypot(w, h))
                 last = box_center(self.box)
-                weigh = lambda box: map_at(attention, box_center(box), (w, h)) ** self.p.map_power
-                bar = best_raw * self.p.switch_margin * weigh(best_box)
+                bar = best_raw * self.p.switch_margin
                 local_map = map_at(attention, box_center(best_box), (w, h))
                 for center in candidate_regions(attention, (w, h), self.p.top_k, self.p.map_threshold):
                     r = self.local.search(frame, center, size)
                     d = np.linalg.norm(box_center(r.box) - last) / diag
-                    score = r.confidence * np.exp(-0.5 * (d / self.p.motion_sigma) ** 2) * weigh(r.box)
+                    score = r.confidence * np.exp(-0.5 * (d / self.p.motion_sigma) ** 2)
                     candidates.append(r.box)
                     if (score > bar and r.confidence >= self.p.accept * ref
                             and map_at(attention, box_center(r.box), (w, h)) >= self.p.map_margin * local_map):
@@ -107,21 +106,6 @@ class JointTracker:
         self.box, self.confidence, self.previous = best_box, best_conf, frame
         return {"box": self.box.copy(), "confidence": best_conf, "global_search": bool(fired and attention is not None),
                 "candidates": candidates, "attention": attention}
-
-
-def keep_inside(box: np.ndarray, width: int, height: int) -> np.ndarray:
-    """The box moved so that its centre lies inside the frame (its size kept)."""
-    c = np.clip(box_center(box), [0.0, 0.0], [float(width), float(height)])
-    return np.array([c[0] - box[2] / 2, c[1] - box[3] / 2, box[2], box[3]])
-
-
-def outside_fraction(box: np.ndarray, width: int, height: int) -> float:
-    """The fraction of the box's area that lies outside the frame."""
-    x0, y0 = max(box[0], 0.0), max(box[1], 0.0)
-    x1, y1 = min(box[0] + box[2], float(width)), min(box[1] + box[3], float(height))
-    inside = max(x1 - x0, 0.0) * max(y1 - y0, 0.0)
-    return 1.0 - inside / max(box[2] * box[3], 1e-9)
-
 
 
 def map_at(attention: np.ndarray, center: np.ndarray, frame_size: tuple[int, int]) -> float:

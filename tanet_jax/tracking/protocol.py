@@ -27,13 +27,3 @@ class LocalTracker(Protocol):
     def update(self, frame: np.ndarray, box: Sequence[float]) -> None:
         """Adapt the model to the target at `box` in this frame."""
 
-
-def box_center(box: Sequence[float]) -> np.ndarray:
-    """(cx, cy) of an [x, y, w, h] box."""
-    x, y, w, h = box
-    return np.array([x + w / 2.0, y + h / 2.0])
-
-
-def box_from_center(center: Sequence[float], size: Sequence[float]) -> np.ndarray:
-    """[x, y, w, h] from a centre and a size."""
-    return np.array([center[0] - size[0] / 2.0, center[1] - size[1] / 2.0, size[0], size[1]], np.float64)
