@@ -60,8 +60,8 @@ def test_two_processes_equal_one_process_with_two_devices(tmp_path, one_process_
     assert_same(generator, ref_generator)
     assert_same(state, ref_state)
     # Only process 0 logs; both processes checkpoint their own input-iterator state.
-    assert "step 6:" in (tmp_path / "launch" / "process_0.log").read_text()
-    assert "step 6:" not in (tmp_path / "launch" / "process_1.log").read_text()
+    assert "step 6/6:" in (tmp_path / "launch" / "process_0.log").read_text()
+    assert "step 6/6:" not in (tmp_path / "launch" / "process_1.log").read_text()
     data = tmp_path / "checkpoints" / "6" / "data"
     assert {p.name for p in data.glob("process_*")} == {"process_0-of-2.json", "process_1-of-2.json"}
 

@@ -205,14 +205,16 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[
             sync_point = (step % max(config.log_every, 1) == 0 or step % max(config.checkpoint_every, 1) == 0
                           or step == n_steps)
             stopping = stop.agreed(sync_point)
-            if checkpoints.save(step, jax_utils.unreplicate(replicated), base_rng, iterator,
-                                force=stopping or step == n_steps):
+            last = stopping or step == n_steps
+            if (last or step % max(config.checkpoint_every, 1) == 0) and checkpoints.save(
+                    step, jax_utils.unreplicate(replicated), base_rng, iterator, force=last):
                 log.debug("checkpoint at step %d", step)
             if stopping:
                 logger.flush(step)
                 logger.write(f"signal {stop.signal}: checkpointed at step {step} in {checkpoints.directory}, "
                              "exiting; rerun the same command to resume")
-                log.warning("signal %s: checkpointed at step %d, exiting", stop.signal, step)
+                if jax.process_index() != 0:
+                    log.warning("signal %s: checkpointed at step %d, exiting", stop.signal, step)
                 break
         if profile and profile[0] <= step < profile[1]:
             jax.profiler.stop_trace()
@@ -231,8 +233,11 @@ def _compile(logger: Logger, nets: steps_lib.Nets, replicated: Any, batch: Any, 
     """Compile the three updates before the first step, timed and said as such."""
     logger.write("compiling the three updates (once per run) ...")
     start = time.perf_counter()
-    updates = steps_lib.compile_updates(nets, replicated, batch, rng)
-    logger.write(f"compiled in {time.perf_counter() - start:.1f} s")
+    updates, ahead = steps_lib.compile_updates(nets, replicated, batch, rng)
+    if ahead:
+        logger.write(f"compiled in {time.perf_counter() - start:.1f} s")
+    else:
+        logger.write("several processes: each update compiles on its first step (the first steps are slow)")
     return updates
 
 

@@ -278,11 +278,20 @@ def _compile(nets: Nets, state_sig: tuple, batch_sig: tuple, rng_sig: tuple) -> 
             for kind, f in make_updates(nets).items()}
 
 
-def compile_updates(nets: Nets, replicated: Any, batch: Any, rng: Any) -> dict[str, Callable]:
-    """The three updates pmapped over the local devices and compiled ahead of time for these
-    shapes (state donated), so compile time is paid, and can be shown, before the first step.
-    Cached per (nets, shapes) within a process."""
-    return _compile(nets, _signature(replicated), _signature(batch), _signature(rng))
+@functools.lru_cache(maxsize=4)
+def pmapped_updates(nets: Nets) -> dict[str, Callable]:
+    """The three updates pmapped over the local devices (state donated), compiled on first call."""
+    return {kind: jax.pmap(f, axis_name=AXIS, donate_argnums=(0,)) for kind, f in make_updates(nets).items()}
+
+
+def compile_updates(nets: Nets, replicated: Any, batch: Any, rng: Any) -> tuple[dict[str, Callable], bool]:
+    """The three updates pmapped over the local devices, and whether they were compiled ahead of
+    time: in one process they are, for these shapes (state donated), so compile time is paid, and
+    can be shown, before the first step; with several processes pmap's ahead-of-time lowering of
+    abstract shapes does not apply, so they compile on their first call. Cached per process."""
+    if jax.process_count() > 1:
+        return pmapped_updates(nets), False
+    return _compile(nets, _signature(replicated), _signature(batch), _signature(rng)), True
 
 
 def predict_maps(nets: Nets, generator_vars: dict[str, Any], batch: dict[str, Array]) -> Array:
