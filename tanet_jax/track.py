@@ -28,7 +28,7 @@ from tanet_jax.evaluation.tracker_spec import CONFIG_HELP, add_tracker_arguments
 from tanet_jax.frames import LazyFrames, VideoFrames
 from tanet_jax.tracking.build import make_tracker
 from tanet_jax.tracking.run import run_sequence
-from tanet_jax.visualize import heatmap_overlay
+from tanet_jax.visualize import Renderer
 from tanet_jax.weights import CheckpointError
 
 
@@ -41,31 +41,6 @@ def parse_box(text: str) -> np.ndarray:
     if box.shape != (4,):
         raise ValueError(f"--init must have 4 numbers, got {text!r}")
     return box
-
-
-class Renderer:
-    """Writes the overlay video frame by frame."""
-
-    def __init__(self, path: Path, fps: float = 25.0) -> None:
-        self.path, self.fps, self.writer = path, fps, None
-
-    def __call__(self, index: int, frame: np.ndarray, out: dict) -> None:
-        if self.writer is None:
-            h, w = frame.shape[:2]
-            self.writer = cv2.VideoWriter(str(self.path), cv2.VideoWriter_fourcc(*"mp4v"), self.fps, (w, h))
-        image = heatmap_overlay(frame, out["attention"], alpha=0.4) if out.get("attention") is not None else frame.copy()
-        for c in out.get("candidates", []):
-            x, y, w, h = (int(round(v)) for v in c)
-            cv2.rectangle(image, (x, y), (x + w, y + h), (0, 255, 255), 1)
-        x, y, w, h = (int(round(v)) for v in out["box"])
-        cv2.rectangle(image, (x, y), (x + w, y + h), (0, 255, 0), 2)
-        label = f"{index} conf {out['confidence']:.2f}" + (" GLOBAL" if out.get("global_search") else "")
-        cv2.putText(image, label, (5, 18), cv2.FONT_HERSHEY_SIMPLEX, 0.5, (255, 255, 255), 1, cv2.LINE_AA)
-        self.writer.write(image)
-
-    def close(self) -> None:
-        if self.writer is not None:
-            self.writer.release()
 
 
 def load_source(args: argparse.Namespace):

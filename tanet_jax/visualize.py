@@ -40,3 +40,29 @@ def write_png_atomic(path: str | os.PathLike, image: np.ndarray) -> None:
     tmp = path.with_name(f".{path.name}.tmp")
     tmp.write_bytes(data.tobytes())
     os.replace(tmp, path)
+
+
+class Renderer:
+    """Writes a tracking overlay video frame by frame: the box (green), global-search candidates
+    (yellow), the attention map and the confidence."""
+
+    def __init__(self, path: Path, fps: float = 25.0) -> None:
+        self.path, self.fps, self.writer = path, fps, None
+
+    def __call__(self, index: int, frame: np.ndarray, out: dict) -> None:
+        if self.writer is None:
+            h, w = frame.shape[:2]
+            self.writer = cv2.VideoWriter(str(self.path), cv2.VideoWriter_fourcc(*"mp4v"), self.fps, (w, h))
+        image = heatmap_overlay(frame, out["attention"], alpha=0.4) if out.get("attention") is not None else frame.copy()
+        for c in out.get("candidates", []):
+            x, y, w, h = (int(round(v)) for v in c)
+            cv2.rectangle(image, (x, y), (x + w, y + h), (0, 255, 255), 1)
+        x, y, w, h = (int(round(v)) for v in out["box"])
+        cv2.rectangle(image, (x, y), (x + w, y + h), (0, 255, 0), 2)
+        label = f"{index} conf {out['confidence']:.2f}" + (" GLOBAL" if out.get("global_search") else "")
+        cv2.putText(image, label, (5, 18), cv2.FONT_HERSHEY_SIMPLEX, 0.5, (255, 255, 255), 1, cv2.LINE_AA)
+        self.writer.write(image)
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.release()
