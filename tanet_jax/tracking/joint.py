@@ -32,7 +32,7 @@ class JointParams:
     switch_margin: float = 1.3  # a global candidate wins only with this many times the local confidence
     learn_threshold: float = 0.5  # the attention provider learns from frames this confident
     max_outside: float = 0.2  # learn nothing when more than this fraction of the box is outside the frame
-    accept: float = 0.5  # a global candidate needs at least this relative confidence
+    accept: float = 0.8  # a global candidate needs at least this relative confidence (as a well-tracked frame)
     reference_rate: float = 0.1  # how fast the confidence of tracked frames (the reference) follows them
     map_margin: float = 1.5  # a candidate also needs this many times the map's value at the local result
 
