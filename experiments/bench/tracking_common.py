@@ -172,16 +172,10 @@ def digest(record: Mapping[str, Any]) -> str:
 
 
 def code_digest(*extra: str | Path) -> str:
-    """12 hex digits of the SHA-256 of the tracker's source (tanet_jax/tracking/*.py) and `extra`
-    files: part of every cache key, so results of older tracker code are never reused."""
-    import importlib.util
+    """The tracker's code digest (tanet_jax.evaluation.tracker_spec): part of every cache key."""
+    from tanet_jax.evaluation.tracker_spec import tracker_code_digest  # imports JAX: not in the CSRT venv
 
-    spec = importlib.util.find_spec("tanet_jax.tracking")
-    folder = Path(next(iter(spec.submodule_search_locations)))
-    h = hashlib.sha256()
-    for path in [*sorted(folder.glob("*.py")), *map(Path, extra)]:
-        h.update(path.name.encode() + b"\0" + path.read_bytes())
-    return h.hexdigest()[:12]
+    return tracker_code_digest(*extra)
 
 
 def cache_folder(out: Path, label: str, record: Mapping[str, Any], *extra_code: str | Path) -> TrackerFolder:

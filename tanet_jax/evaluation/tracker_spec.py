@@ -107,6 +107,16 @@ def file_sha256(path: str | Path) -> str:
     return h.hexdigest()
 
 
+def tracker_code_digest(*extra: str | Path) -> str:
+    """12 hex digits of the SHA-256 of the tracker's source (tanet_jax/tracking/*.py, geometry.py)
+    and `extra` files, so results of older tracker code are never reused as current."""
+    package = Path(build.__file__).resolve().parent
+    h = hashlib.sha256()
+    for path in [*sorted(package.glob("*.py")), package.parent / "geometry.py", *map(Path, extra)]:
+        h.update(path.name.encode() + b"\0" + path.read_bytes())
+    return h.hexdigest()[:12]
+
+
 @dataclasses.dataclass(frozen=True)
 class TrackerSpec:
     """One tracker configuration: settings, attention name and checkpoint (path and SHA-256)."""
@@ -145,11 +155,14 @@ class TrackerSpec:
     def record(self) -> dict[str, Any]:
         """Everything that decides the boxes (what the digest hashes), plus the checkpoint path."""
         return {"attention": self.attention, "attention_source": self.attention_source(),
-                "checkpoint": self.checkpoint, "checkpoint_sha256": self.checkpoint_sha256, "config": self.config}
+                "checkpoint": self.checkpoint, "checkpoint_sha256": self.checkpoint_sha256, "config": self.config,
+                "tracker_code_sha256": tracker_code_digest()}
 
     def digest(self) -> str:
-        """12 hex digits of the SHA-256 of config, attention and checkpoint content (not its path)."""
-        key = {"attention": self.attention, "checkpoint_sha256": self.checkpoint_sha256, "config": self.config}
+        """12 hex digits of the SHA-256 of config, attention, checkpoint content (not its path) and
+        the tracker's code."""
+        key = {"attention": self.attention, "checkpoint_sha256": self.checkpoint_sha256, "config": self.config,
+               "code": tracker_code_digest()}
         return hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:12]
 
 
