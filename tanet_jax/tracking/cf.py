@@ -34,7 +34,7 @@ class CFParams:
     orientations: int = 31  # 31: fHOG; otherwise a soft orientation histogram with this many bins
     lam: float = 1e-3  # ridge regularisation
     sigma: float = 0.1  # label width, as a fraction of the target size in cells
-    learning_rate: float = 0.015
+    learning_rate: float = 0.01  # chosen on ../shared/data/dev by experiments/bench/tracker_sweep.py
     scales: tuple[float, ...] = (0.97, 1.0, 1.03)
     scale_penalty: float = 0.985
     min_size: float = 6.0

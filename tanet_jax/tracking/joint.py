@@ -28,7 +28,7 @@ class JointParams:
     top_k: int = 3  # attention components searched (besides the peak)
     map_threshold: float = 0.5
     motion_sigma: float = 0.5  # mild motion prior: Gaussian in distance / frame diagonal
-    update_threshold: float = 0.3  # learn from a frame only when this confident (relative)
+    update_threshold: float = 0.4  # learn from a frame only when this confident (relative; chosen on dev)
     switch_margin: float = 1.3  # a global candidate wins only with this many times the local confidence
     learn_threshold: float = 0.5  # the attention provider learns from frames this confident
     max_outside: float = 0.2  # learn nothing when more than this fraction of the box is outside the frame
