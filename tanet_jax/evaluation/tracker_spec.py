@@ -22,7 +22,7 @@ from tanet_jax.tracking import build
 DESCRIPTIONS = {
     "none": "none (the local tracker alone, no global search candidates)",
     "groundtruth": "groundtruth (box masks from the annotations: an upper bound, not a tracker)",
-    "correlation": "correlation (the local tracker's own response over the whole frame)",
+    "correlation": "correlation (a correlation filter trained on the whole first frame, run over each frame; no learned weights)",
 }
 
 
