@@ -23,6 +23,7 @@ class JointParams:
     """When to search globally and how to choose."""
 
     threshold: float = 0.5  # previous (relative) confidence under this -> global search
+    raw_threshold: float = 0.0  # or the previous absolute confidence (1 = as at initialisation) under this
     every: int = 0  # also search globally every k frames (0: never)
     cooldown: int = 3  # after a global search that changed nothing, wait this many frames before the next
     top_k: int = 3  # attention components searched (besides the peak)
@@ -46,6 +47,7 @@ class JointTracker:
         self.box = None
         self.previous = None
         self.confidence = 1.0
+        self.raw = 1.0
         self.reference = 1.0
         self.tracked = 0
         self.quiet_until = 0
@@ -58,6 +60,7 @@ class JointTracker:
         self.box = np.asarray(box, np.float64)
         self.previous = frame
         self.confidence = 1.0
+        self.raw = 1.0
         self.reference = 1.0  # the local confidence of the frames tracked so far (1 at initialisation)
         self.tracked = 0
         self.quiet_until = 0  # no global search before this frame (a fruitless one just ran)
@@ -71,7 +74,8 @@ class JointTracker:
         # Confidence relative to that of the frames tracked so far: its scale differs per video.
         ref = max(self.reference, 1e-6)
         best_box, best_raw = result.box, result.confidence
-        fired = ((self.confidence < self.p.threshold and self.index >= self.quiet_until)
+        low = self.confidence < self.p.threshold or self.raw < self.p.raw_threshold
+        fired = ((low and self.index >= self.quiet_until)
                  or (self.p.every > 0 and self.index % self.p.every == 0))
         candidates: list[np.ndarray] = []
         attention = None
@@ -103,7 +107,7 @@ class JointTracker:
             self.reference += rate * (min(best_raw, ref * 2) - self.reference)
             if best_conf >= self.p.learn_threshold and hasattr(self.attention, "learn"):
                 self.attention.learn(frame, best_box)
-        self.box, self.confidence, self.previous = best_box, best_conf, frame
+        self.box, self.confidence, self.raw, self.previous = best_box, best_conf, best_raw, frame
         return {"box": self.box.copy(), "confidence": best_conf, "global_search": bool(fired and attention is not None),
                 "candidates": candidates, "attention": attention}
 
