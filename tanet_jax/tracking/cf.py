@@ -45,9 +45,6 @@ class CFParams:
     beta: float = 10.0
     mu_max: float = 1e4
     support: float = 1.0  # bacf: filter support = target size * support
-    hist_weight: float = 0.0  # weight of the colour-histogram response in the merged response (Staple)
-    hist_bins: int = 32  # colour-histogram bins per channel
-    hist_rate: float = 0.04  # the histograms' learning rate
 
 
 def _cell_pool(x: jax.Array, cell: int) -> jax.Array:
@@ -159,43 +156,6 @@ def respond(filters_f: jax.Array, patches: jax.Array, window: jax.Array, cell: i
     return jnp.real(jnp.fft.ifft2(jnp.sum(filters_f[None] * z[:, None], axis=-1), axes=(2, 3)))
 
 
-def _bin_index(patch: jax.Array, bins: int) -> jax.Array:
-    """Joint colour bin of each pixel of a [0, 1] patch."""
-    q = jnp.clip(jnp.floor(patch * bins), 0, bins - 1).astype(jnp.int32)
-    return (q[..., 0] * bins + q[..., 1]) * bins + q[..., 2]
-
-
-@partial(jax.jit, static_argnames=("bins",))
-def colour_histograms(patch: jax.Array, side: jax.Array, bins: int) -> tuple[jax.Array, jax.Array]:
-    """Normalised colour histograms of the target (the inner 80% of the centred `side`-wide box)
-    and of the background around it (outside the box)."""
-    idx = _bin_index(patch, bins).ravel()
-    r = jnp.abs(jnp.arange(patch.shape[0]) + 0.5 - patch.shape[0] / 2)
-    inner = ((r[:, None] <= 0.4 * side) & (r[None, :] <= 0.4 * side)).astype(jnp.float32)
-    outside = 1.0 - ((r[:, None] <= 0.5 * side) & (r[None, :] <= 0.5 * side)).astype(jnp.float32)
-    fg = jnp.zeros(bins**3).at[idx].add(inner.ravel())
-    bg = jnp.zeros(bins**3).at[idx].add(outside.ravel())
-    return fg / jnp.maximum(fg.sum(), 1.0), bg / jnp.maximum(bg.sum(), 1.0)
-
-
-@partial(jax.jit, static_argnames=("bins", "cell"))
-def colour_response(patches: jax.Array, fg: jax.Array, bg: jax.Array, side: jax.Array, bins: int,
-                    cell: int) -> jax.Array:
-    """(S, n, n): mean per-pixel target likelihood hf / (hf + hb) over a target-sized box centred
-    at each cell displacement, index 0 = no displacement (wrapped, like the filter's response)."""
-    w = patches.shape[1]
-    n = w // cell
-    like = jax.vmap(lambda p: (lambda i: fg[i] / (fg[i] + bg[i] + 1e-8))(_bin_index(p, bins)))(patches)
-    integral = jnp.pad(jnp.cumsum(jnp.cumsum(like, 1), 2), ((0, 0), (1, 0), (1, 0)))
-    centres = w / 2 + (jnp.arange(n) - n // 2) * cell
-    lo = jnp.clip(jnp.round(centres - side / 2), 0, w).astype(jnp.int32)
-    hi = jnp.clip(jnp.round(centres + side / 2), 0, w).astype(jnp.int32)
-    area = jnp.maximum((hi - lo)[:, None] * (hi - lo)[None, :], 1)
-    box = (integral[:, hi][:, :, hi] - integral[:, lo][:, :, hi] - integral[:, hi][:, :, lo]
-           + integral[:, lo][:, :, lo]) / area
-    return jnp.roll(box, (-(n // 2), -(n // 2)), axis=(1, 2))
-
-
 def _peak(response: np.ndarray) -> tuple[float, float, float, int, int]:
     """Peak value, its (dy, dx) in cells (wrapped around, parabolic sub-cell refinement), its index."""
     n = response.shape[0]
@@ -230,8 +190,6 @@ class CorrelationFilterTracker:
                              "leaves the target less than one feature cell wide; lower the padding or the cell")
         self.mask = jnp.asarray(mask)
         self.model = None  # dcf: (numerator, denominator); bacf: feature spectrum
-        self.hist = None  # colour histograms (target, background)
-        self.side = params.window / (1 + params.padding)  # the target's side in the resized patch, pixels
         self.filter_f = None
         self.first_f = None  # the first frame's filter, never updated: it verifies what was found
         self.first_peak = 1.0
@@ -268,11 +226,6 @@ class CorrelationFilterTracker:
             self.model = xf if self.model is None else (1 - rate) * self.model + rate * xf
             self.filter_f = solve_bacf(self.model, self.label_f, self.mask, self.p.lam, self.p.mu, self.p.beta,
                                        self.p.mu_max, self.p.admm_iterations)
-        if self.p.hist_weight > 0:
-            fg, bg = colour_histograms(jnp.asarray(patch), self.side, self.p.hist_bins)
-            h_rate = 1.0 if rate >= 1.0 else self.p.hist_rate
-            self.hist = (fg, bg) if self.hist is None else tuple((1 - h_rate) * m + h_rate * x
-                                                                 for m, x in zip(self.hist, (fg, bg)))
         return patch
 
     def initialize(self, frame: np.ndarray, box: Sequence[float]) -> None:
@@ -287,7 +240,6 @@ class CorrelationFilterTracker:
         self.size = np.array([w, h])
         self.label_f = self._label(self.size)
         self.model = None
-        self.hist = None
         patch = self._learn(frame, box, 1.0)
         self.first_f = self.filter_f
         self.first_peak = max(float(np.asarray(self._responses(patch[None]))[0, 1, 0, 0]), 1e-6)
@@ -309,12 +261,7 @@ class CorrelationFilterTracker:
         size = self.size if size is None else np.asarray(size, np.float64)
         regions = [size * s * (1 + self.p.padding) for s in self.p.scales]
         patches = np.stack([resample_region(frame, center, r, self.p.window) for r in regions])
-        responses = self._responses(patches)
-        if self.p.hist_weight > 0:
-            colour = colour_response(jnp.asarray(patches), *self.hist, self.side, self.p.hist_bins, self.p.cell)
-            a = self.p.hist_weight
-            responses = responses.at[:, 0].set((1 - a) * responses[:, 0] + a * colour)
-        responses = np.asarray(responses)
+        responses = np.asarray(self._responses(patches))
         best = None
         for s, region, response in zip(self.p.scales, regions, responses):
             value, dy, dx, iy, ix = _peak(response[0])

@@ -44,20 +44,11 @@ class JointTracker:
     def __init__(self, local: LocalTracker, attention: AttentionProvider | None = None,
                  params: JointParams = JointParams()) -> None:
         self.local, self.attention, self.p = local, attention or NoAttention(), params
-        self.box = None
-        self.previous = None
-        self.confidence = 1.0
-        self.raw = 1.0
-        self.reference = 1.0
-        self.tracked = 0
-        self.quiet_until = 0
-        self.index = 0
+        self._reset(None, None)
 
-    def initialize(self, frame: np.ndarray, box: Sequence[float]) -> None:
-        """Start on the first frame."""
-        self.local.initialize(frame, box)
-        self.attention.start(frame, box)
-        self.box = np.asarray(box, np.float64)
+    def _reset(self, box: Sequence[float] | None, frame: np.ndarray | None) -> None:
+        """The per-sequence state, as at the first frame."""
+        self.box = None if box is None else np.asarray(box, np.float64)
         self.previous = frame
         self.confidence = 1.0
         self.raw = 1.0
@@ -65,6 +56,12 @@ class JointTracker:
         self.tracked = 0
         self.quiet_until = 0  # no global search before this frame (a fruitless one just ran)
         self.index = 0
+
+    def initialize(self, frame: np.ndarray, box: Sequence[float]) -> None:
+        """Start on the first frame."""
+        self.local.initialize(frame, box)
+        self.attention.start(frame, box)
+        self._reset(box, frame)
 
     def track(self, frame: np.ndarray) -> dict[str, Any]:
         """The next frame's box, confidence, whether global search fired, its candidates, map."""

@@ -84,7 +84,7 @@ class CorrelationAttention:
         return np.array([row, col], np.int32)
 
     def _solve(self) -> None:
-        hc, wc = self.grid
+        """The detector's filter from its current model."""
         self.filter_f = solve_bacf(self.model, self.label_f, self.mask, self.p.lam, 1.0, 10.0, 1e4,
                                    self.p.admm_iterations)
 
