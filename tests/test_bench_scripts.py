@@ -110,6 +110,25 @@ def test_sweep_end_to_end_reports_and_resumes_from_its_cache(otb_root, tmp_path,
     assert code["tracking_code_sha256"] == code_digest() and "git_commit" in code
 
 
+def test_jittered_starts_are_seeded_bounded_and_averaged_per_sequence(otb_root, tmp_path):
+    box = np.array([10.0, 20.0, 40.0, 30.0])
+    np.testing.assert_array_equal(sweep.jittered(box, 0, 0.04), box)
+    a, b = sweep.jittered(box, 1, 0.04), sweep.jittered(box, 2, 0.04)
+    np.testing.assert_array_equal(a, sweep.jittered(box, 1, 0.04))  # seeded
+    assert not np.allclose(a, b)
+    for j in range(1, 6):
+        moved = sweep.jittered(box, j, 0.04)
+        assert np.all(np.abs(moved[2:] / box[2:] - 1) <= 0.04)
+        assert np.all(np.abs((moved[:2] + moved[2:] / 2) - (box[:2] + box[2:] / 2)) <= 0.04 * box[2:] + 1e-9)
+    assert sweep.mean_over_starts({"r/a": 0.2, f"r/a{sweep.START_MARK}1": 0.4, "r/b": 0.5}) == pytest.approx(
+        {"r/a": 0.3, "r/b": 0.5})
+    report = sweep.main(["--root", str(otb_root), "--grid", "local.learning_rate=0.005,0.05", "--max-frames", "6",
+                         "--starts", "2", "--out", str(tmp_path)])
+    runs = sorted(p.name for p in (tmp_path / "runs").glob("*/*/*.txt"))
+    assert len(runs) == 3 * 2 * 2 and any(sweep.START_MARK in r for r in runs)  # 3 settings, 2 sequences, 2 starts
+    assert set(report["settings"]["s000"]["per_sequence"]) == set(report["frames"])  # one AUC per sequence
+
+
 def test_cache_keys_change_with_the_code(tmp_path):
     extra = tmp_path / "wrapper.py"
     extra.write_text("a = 1\n")

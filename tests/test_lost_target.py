@@ -63,6 +63,21 @@ def test_full_occlusion_lowers_the_confidence_and_the_target_is_found_again():
     assert np.nanmean(after) > 0.6  # and finds the target when it reappears
 
 
+def test_a_target_that_leaves_the_frame_and_comes_back_is_found_again():
+    video = find_video({"out_of_view"}, {"jump", "occlusion", "distractors"})
+    gone = np.where(video["absent"])[0]
+    assert len(gone) >= 3 and gone[-1] + 10 < len(video["boxes"])
+    back = gone[-1] + 1
+    local, joint = track(video, "none"), track(video, "correlation")
+    assert np.nanmean(ious(local, video)[back:]) < 0.3  # local search waits where it lost the target
+    assert np.nanmean(ious(joint, video)[back + 5 :]) > 0.6  # global search finds it within a few frames
+    before = joint.confidence[1 : gone[0] - 2]
+    assert joint.confidence[gone].mean() < 0.5 * before.mean()  # it knows the target is gone
+    h, w = video["frames"][0].shape[:2]
+    centres = joint.boxes[:, :2] + joint.boxes[:, 2:] / 2
+    assert (centres >= 0).all() and (centres[:, 0] <= w).all() and (centres[:, 1] <= h).all()
+
+
 def test_correlation_map_peaks_on_the_target_of_a_later_frame():
     video = find_video({"illumination"}, {"jump", "out_of_view", "occlusion", "distractors"})
     frames, boxes = video["frames"], video["boxes"].astype(float)

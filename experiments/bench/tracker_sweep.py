@@ -23,6 +23,7 @@ Results: OUT/tracker_sweep.json and OUT/tracker_sweep.md (with this command).
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import itertools
 from pathlib import Path
 from typing import Any, Mapping, Sequence
@@ -35,6 +36,7 @@ from tracking_common import (BenchError, all_videos, cache_folder, check_tracker
                              tracker_config, write_report)
 
 DEFAULT = "default"
+START_MARK = "~start"  # run key of a jittered start: "label/name~start2"
 
 
 def split_values(text: str) -> list[str]:
@@ -138,7 +140,7 @@ def sensitivity(grid: Sequence[tuple[str, Sequence[str]]], setting_ids: Mapping[
 def sweep(roots: Sequence[str], grid_items: Sequence[str], out: Path, *, attention: str = "none",
           config_file: str | None = None, overrides: Sequence[str] = (), checkpoint: str | None = None,
           max_frames: int | None = None, sequences: Sequence[str] | None = None, weigh_roots: bool = False,
-          command: str = "") -> dict[str, Any]:
+          starts: int = 1, jitter: float = 0.04, command: str = "") -> dict[str, Any]:
     """Run the grid (cached), then rank, cross-validate and write OUT/tracker_sweep.{json,md}."""
     from tanet_jax.evaluation.experiment import load_predictor  # JAX imports only when tracking
     from tanet_jax.evaluation.tracker_spec import TrackerSpec
@@ -167,26 +169,32 @@ def sweep(roots: Sequence[str], grid_items: Sequence[str], out: Path, *, attenti
     root_of = {key: label for label, vids in by_root.items() for key in vids}
     if len(videos) < 2:
         raise BenchError("cross-validation needs at least 2 sequences over all --root folders")
-    folders = {sid: cache_folder(out, f"sweep-{attention}", {**spec.record(), "max_frames": max_frames})
+    folders = {sid: cache_folder(out, f"sweep-{attention}", {**spec.record(), "max_frames": max_frames,
+                                                                **({"jitter": jitter} if starts > 1 else {})})
                for sid, spec in specs.items()}
     predictor = load_predictor(specs[DEFAULT], ["joint"])
 
     boxes: dict[str, dict[str, np.ndarray]] = {sid: {} for sid in setting_by_id}
     fps: dict[str, list[float]] = {sid: [] for sid in setting_by_id}
-    bar = tqdm(total=len(videos) * len(setting_by_id), desc="sweep", unit="run")
-    for key, video in videos.items():
+    if starts < 1:
+        raise BenchError(f"--starts {starts}: give at least 1")
+    runs = {f"{key}{START_MARK}{j}" if j else key: (video, j) for key, video in videos.items() for j in range(starts)}
+    bar = tqdm(total=len(runs) * len(setting_by_id), desc="sweep", unit="run")
+    for run_key, (video, j) in runs.items():
         frames = memo(lambda video=video: preload(video))
+        init = jittered(video.boxes[0], j, jitter)
         for sid, spec in specs.items():
-            bar.set_postfix_str(f"{key} {sid}")
+            bar.set_postfix_str(f"{run_key} {sid}")
             make = lambda spec=spec, video=video: make_tracker(spec.config, spec.attention, boxes=video.boxes,  # noqa: E731
                                                                absent=video.absent, predictor=predictor)
-            result = track_cached(folders[sid], video, frames, make)
-            boxes[sid][key] = np.asarray(result["boxes"])
+            result = track_cached(folders[sid], dataclasses.replace(video, name=run_key), frames, make, init=init)
+            boxes[sid][run_key] = np.asarray(result["boxes"])
             fps[sid].append(float(result["fps"]))
             bar.update()
     bar.close()
 
-    table = {sid: success_aucs(boxes[sid], videos) for sid in setting_by_id}
+    run_videos = {k: v for k, (v, _) in runs.items()}
+    table = {sid: mean_over_starts(success_aucs(boxes[sid], run_videos)) for sid in setting_by_id}
     grid_table = {sid: table[sid] for sid in setting_by_id if sid != DEFAULT}
     seqs = list(videos)
     means = {sid: criterion(table[sid], seqs, root_of, weigh_roots) for sid in table}
@@ -202,7 +210,7 @@ def sweep(roots: Sequence[str], grid_items: Sequence[str], out: Path, *, attenti
     report = {
         "attention": attention, "roots": {label: str(r) for label, r in zip(by_root, roots)},
         "sequences": {r: list(v) for r, v in by_root.items()}, "frames": {k: len(v) for k, v in videos.items()},
-        "max_frames": max_frames, "config_file": config_file, "overrides": list(overrides),
+        "max_frames": max_frames, "starts": starts, "jitter": jitter, "config_file": config_file, "overrides": list(overrides),
         "grid": [{"key": k, "values": v} for k, v in grid],
         "criterion": "mean over roots of per-root mean AUC" if weigh_roots else "mean AUC over sequences",
         "rule": "otb (got10k ExperimentOTB: success AUC, every frame counts)",
@@ -219,6 +227,25 @@ def sweep(roots: Sequence[str], grid_items: Sequence[str], out: Path, *, attenti
     return report
 
 
+def jittered(box: np.ndarray, start: int, amount: float) -> np.ndarray:
+    """Start 0: the box; start j > 0: centre and size moved by up to `amount` of its size (seed j)."""
+    box = np.asarray(box, np.float64)
+    if start == 0:
+        return box
+    u = np.random.default_rng(start).uniform(-amount, amount, 4)
+    size = box[2:] * (1 + u[2:])
+    center = box[:2] + box[2:] / 2 + u[:2] * box[2:]
+    return np.concatenate([center - size / 2, size])
+
+
+def mean_over_starts(aucs: Mapping[str, float]) -> dict[str, float]:
+    """Per-run AUCs ('seq', 'seq~j1', ...) -> per-sequence means over its starts."""
+    groups: dict[str, list[float]] = {}
+    for key, value in aucs.items():
+        groups.setdefault(key.split(START_MARK)[0], []).append(value)
+    return {k: float(np.mean(v)) for k, v in groups.items()}
+
+
 def _markdown(r: Mapping[str, Any], setting_by_id: Mapping[str, Mapping[str, str]],
               by_root: Mapping[str, Mapping[str, Any]]) -> str:
     """The report as markdown tables."""
@@ -228,7 +255,9 @@ def _markdown(r: Mapping[str, Any], setting_by_id: Mapping[str, Mapping[str, str
     data = ", ".join(f"{label} ({len(v)} sequences, {sum(r['frames'][k] for k in v)} frames, from {r['roots'][label]})"
                      for label, v in by_root.items())
     lines = [f"# Tracker sweep: {kind}\n",
-             f"Data: {data}" + (f"; each cut to {r['max_frames']} frames" if r["max_frames"] else "") + ".",
+             f"Data: {data}" + (f"; each cut to {r['max_frames']} frames" if r["max_frames"] else "") + "."
+             + (f" Each sequence tracked from {r['starts']} starts (the first box, then boxes jittered by up to "
+                f"{r['jitter']:.0%} of its size, seeded); its AUC is their mean." if r["starts"] > 1 else ""),
              f"Scores: success AUC, {r['rule']}. Selection: {r['criterion']}.",
              f"Base config: {r['config_file'] or 'build.default_config()'}"
              + (f" with {' '.join(r['overrides'])}" if r["overrides"] else "") + ".\n",
@@ -282,6 +311,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--config", help="base tracker config file (default: build.default_config())")
     p.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE",
                    help="override a field of the base config for every setting (repeatable)")
+    p.add_argument("--starts", type=int, default=1,
+                   help="track each sequence from this many starts (the first box plus seeded jitters) and average "
+                        "their AUC: correlation-filter trackers are chaotic, one start is noisy (default 1)")
+    p.add_argument("--jitter", type=float, default=0.04, help="largest jitter of a start, as a fraction of the box size")
     p.add_argument("--max-frames", type=int, help="cut each sequence to its first N frames (for quick checks)")
     p.add_argument("--sequences", nargs="+", help="only these sequence names (default: all)")
     p.add_argument("--weigh-roots", action="store_true",
@@ -294,7 +327,8 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     args = build_parser().parse_args(argv)
     report = sweep(args.root, args.grid, args.out, attention=args.attention, config_file=args.config,
                    overrides=args.set, checkpoint=args.checkpoint, max_frames=args.max_frames,
-                   sequences=args.sequences, weigh_roots=args.weigh_roots, command=command_line(argv, __file__))
+                   sequences=args.sequences, weigh_roots=args.weigh_roots,
+                   starts=args.starts, jitter=args.jitter, command=command_line(argv, __file__))
     cv = report["cross_validation"]["mean_auc"]
     print(f"chosen on all: {report['chosen_on_all']['setting']} mean AUC {report['chosen_on_all']['mean_auc']:.3f} "
           f"(optimistic); cross-validated {cv:.3f}; default {report['default']['mean_auc']:.3f}")

@@ -186,14 +186,15 @@ def cache_folder(out: Path, label: str, record: Mapping[str, Any], *extra_code: 
 
 
 def track_cached(folder: TrackerFolder, video: Video, frames: Callable[[], Sequence[np.ndarray]],
-                 make: Callable[[], Any]) -> dict[str, Any]:
+                 make: Callable[[], Any], init: np.ndarray | None = None) -> dict[str, Any]:
     """Boxes, confidences, global-search flags and fps of one sequence: read from the cache, or
-    tracked (a fresh tracker from `make()` on `frames()`) and saved."""
+    tracked (a fresh tracker from `make()` on `frames()`, started at `init` or the first
+    ground-truth box) and saved."""
     from tanet_jax.tracking.run import run_sequence  # imports JAX
 
     if folder.has(video.name):
         return folder.load(video.name)
-    result = run_sequence(make(), frames(), video.boxes[0])
+    result = run_sequence(make(), frames(), video.boxes[0] if init is None else init)
     folder.save(video.name, result.boxes, result.confidence, result.global_search, result.fps, result.times)
     return {"boxes": result.boxes, "confidence": result.confidence.tolist(),
             "global_search": result.global_search.tolist(), "fps": result.fps, "times": result.times.tolist()}

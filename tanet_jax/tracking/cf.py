@@ -4,7 +4,8 @@ Features are multi-channel (soft-binned gradient orientations pooled in cells, i
 chromaticity). The filter is, by default, background-aware (BACF): trained on a wide region with
 its spatial support constrained to the target by ADMM, so the search region can be wide without
 learning the background; `solver="dcf"` gives the closed-form multi-channel ridge regression
-instead. The scale is estimated by searching a few scaled regions; the confidence is checked
+instead. The scale is estimated by searching a few scaled regions and, optionally, by a separate
+DSST scale filter over many scales (`tracking/scale.py`); the confidence is checked
 against the first frame's filter. Feature extraction, learning and
 detection are jitted at fixed sizes; cropping is one cv2.warpAffine per region.
 """
@@ -21,7 +22,9 @@ import jax.numpy as jnp
 import numpy as np
 
 from tanet_jax.geometry import box_center, box_from_center, resample_region
+from tanet_jax.tracking.features import features
 from tanet_jax.tracking.protocol import SearchResult
+from tanet_jax.tracking.scale import ScaleFilter
 
 
 @dataclasses.dataclass(frozen=True)
@@ -45,72 +48,10 @@ class CFParams:
     beta: float = 10.0
     mu_max: float = 1e4
     support: float = 1.0  # bacf: filter support = target size * support
-
-
-def _cell_pool(x: jax.Array, cell: int) -> jax.Array:
-    """(H, W, C) -> (H/cell, W/cell, C) cell means."""
-    return x.reshape(x.shape[0] // cell, cell, x.shape[1] // cell, cell, -1).mean(axis=(1, 3))
-
-
-def fhog(patch: jax.Array, cell: int) -> jax.Array:
-    """Felzenszwalb's 31-channel HOG (18 signed + 9 unsigned orientations, 4 texture energies).
-
-    Gradients are taken on the colour channel with the largest magnitude; orientations are
-    soft-binned between the two nearest of 18 signed bins; each cell is normalised by the energy
-    of the four 2x2 cell blocks around it, truncated at 0.2, and the four results are summed
-    (orientation channels) or kept as texture energies, as in Felzenszwalb et al. (PAMI 2010).
-    """
-    gx = jnp.pad(patch[:, 2:] - patch[:, :-2], ((0, 0), (1, 1), (0, 0)), mode="edge")
-    gy = jnp.pad(patch[2:, :] - patch[:-2, :], ((1, 1), (0, 0), (0, 0)), mode="edge")
-    mag2 = gx**2 + gy**2
-    best = jnp.argmax(mag2, axis=-1)[..., None]
-    gx, gy = jnp.take_along_axis(gx, best, -1)[..., 0], jnp.take_along_axis(gy, best, -1)[..., 0]
-    mag = jnp.sqrt(jnp.take_along_axis(mag2, best, -1)[..., 0] + 1e-12)
-    b = jnp.mod(jnp.arctan2(gy, gx), 2 * jnp.pi) / (2 * jnp.pi) * 18 - 0.5
-    lo = jnp.floor(b)
-    w_hi = b - lo
-    lo = jnp.mod(lo, 18).astype(jnp.int32)
-    h, w = patch.shape[:2]
-    nh, nw = h // cell, w // cell
-    # soft-binned magnitudes summed per (cell, bin) by scatter-add: twice as fast on CPU as one-hot bins
-    slot = ((jnp.arange(h)[:, None] // cell) * nw + jnp.arange(w)[None, :] // cell) * 18
-    signed = jnp.zeros(nh * nw * 18, patch.dtype)
-    signed = signed.at[(slot + lo).ravel()].add((mag * (1 - w_hi)).ravel())
-    signed = signed.at[(slot + jnp.mod(lo + 1, 18)).ravel()].add((mag * w_hi).ravel())
-    signed = signed.reshape(nh, nw, 18) / (cell * cell)  # (n, n, 18) cell means
-    unsigned = signed[..., :9] + signed[..., 9:]
-    energy = jnp.pad(jnp.sum(unsigned**2, axis=-1), 1, mode="edge")
-    block = energy[:-1, :-1] + energy[1:, :-1] + energy[:-1, 1:] + energy[1:, 1:]  # (n+1, n+1)
-    norms = [1.0 / jnp.sqrt(block[dy : dy + block.shape[0] - 1, dx : dx + block.shape[1] - 1] + 1e-4)
-             for dy in (0, 1) for dx in (0, 1)]
-    sig = sum(jnp.minimum(signed * n[..., None], 0.2) for n in norms) * 0.5
-    uns_k = [jnp.minimum(unsigned * n[..., None], 0.2) for n in norms]
-    uns = sum(uns_k) * 0.5
-    texture = jnp.stack([jnp.sum(u, axis=-1) * 0.2357 for u in uns_k], axis=-1)
-    return jnp.concatenate([sig, uns, texture], axis=-1)
-
-
-def features(patch: jax.Array, cell: int, orientations: int, color: bool = True) -> jax.Array:
-    """(W, W, 3) patch -> (W/cell, W/cell, C) features: fHOG (orientations == 31) or a soft
-    gradient-orientation histogram with `orientations` bins, plus intensity and, with `color`,
-    cell-pooled chromaticity."""
-    gray = jnp.mean(patch, axis=-1)
-    if orientations == 31:
-        hist = fhog(patch, cell)
-    else:
-        gx = jnp.pad(gray[:, 2:] - gray[:, :-2], ((0, 0), (1, 1)), mode="edge")
-        gy = jnp.pad(gray[2:, :] - gray[:-2, :], ((1, 1), (0, 0)), mode="edge")
-        mag = jnp.sqrt(gx**2 + gy**2 + 1e-12)
-        theta = jnp.mod(jnp.arctan2(gy, gx), jnp.pi) / jnp.pi * orientations  # [0, K)
-        centers = jnp.arange(orientations) + 0.5
-        dist = jnp.abs(theta[..., None] - centers)
-        dist = jnp.minimum(dist, orientations - dist)  # orientation wraps around
-        hist = _cell_pool(mag[..., None] * jnp.maximum(0.0, 1.0 - dist), cell)
-        hist = hist / jnp.sqrt(jnp.sum(hist**2, axis=-1, keepdims=True) + 1e-4)
-    parts = [hist, _cell_pool(gray[..., None], cell) - 0.5]
-    if color:
-        parts.append(_cell_pool(patch - gray[..., None], cell))  # chromaticity: colour minus intensity
-    return jnp.concatenate(parts, axis=-1)
+    scale_filter: bool = False  # estimate the size with a separate DSST scale filter (tracking/scale.py)
+    scale_count: int = 33  # its pyramid: this many scales, `scale_step` apart
+    scale_step: float = 1.02
+    scale_learning_rate: float = 0.025
 
 
 @partial(jax.jit, static_argnames=("cell", "orientations", "color"))
@@ -195,6 +136,7 @@ class CorrelationFilterTracker:
         self.first_peak = 1.0
         self.size = np.zeros(2)
         self.frame_size = (1, 1)
+        self.scale = None
 
     def _support_mask(self) -> np.ndarray:
         """The filter's spatial support: the target's extent around the patch centre, in cells."""
@@ -243,6 +185,10 @@ class CorrelationFilterTracker:
         patch = self._learn(frame, box, 1.0)
         self.first_f = self.filter_f
         self.first_peak = max(float(np.asarray(self._responses(patch[None]))[0, 1, 0, 0]), 1e-6)
+        if self.p.scale_filter:
+            self.scale = ScaleFilter(self.p.scale_count, self.p.scale_step, self.p.scale_learning_rate,
+                                     cell=self.p.cell, orientations=self.p.orientations, color=self.p.color)
+            self.scale.learn(frame, box_center(box), self.size, rate=1.0)
 
     def _responses(self, patches: np.ndarray) -> jax.Array:
         """(S, 2, n, n): the current and the first frame's filter on each patch."""
@@ -270,6 +216,8 @@ class CorrelationFilterTracker:
                 shift = np.array([dx, dy]) * self.p.cell * region / self.p.window
                 best = (score, response[1, iy, ix] / self.first_peak, np.asarray(center) + shift, size * s)
         _, confidence, new_center, new_size = best
+        if self.scale is not None:  # the size from the scale filter alone (the scaled regions only place the target)
+            new_size = size * self.scale.estimate(frame, new_center, size)
         new_size = np.maximum(new_size, self.p.min_size)
         new_size = np.minimum(new_size, np.array(self.frame_size, float))
         return SearchResult(box_from_center(new_center, new_size), float(confidence))
@@ -278,3 +226,5 @@ class CorrelationFilterTracker:
         """Blend the target at `box` into the model (running average)."""
         self.size = np.array([box[2], box[3]], np.float64)
         self._learn(frame, box, self.p.learning_rate)
+        if self.scale is not None:
+            self.scale.learn(frame, box_center(box), self.size)

@@ -36,6 +36,14 @@ class JointParams:
     accept: float = 0.8  # a global candidate needs at least this relative confidence (as a well-tracked frame)
     reference_rate: float = 0.1  # how fast the confidence of tracked frames (the reference) follows them
     map_margin: float = 1.5  # a candidate also needs this many times the map's value at the local result
+    # A map that clearly disagrees with the local result (its value there at most `trust_contrast`
+    # times its value at the candidate, which is at least map_threshold) is trusted more: such a
+    # candidate needs only `trusted_margin` times the local confidence and `trusted_accept` (0: off).
+    trust_contrast: float = 0.0
+    # After a frame under `threshold` (lost), learn nothing until a frame reaches this (0: no pause).
+    resume_threshold: float = 0.0
+    trusted_margin: float = 1.0
+    trusted_accept: float = 0.5
 
 
 class JointTracker:
@@ -54,6 +62,7 @@ class JointTracker:
         self.raw = 1.0
         self.reference = 1.0  # the local confidence of the frames tracked so far (1 at initialisation)
         self.tracked = 0
+        self.lost = False  # fell under the threshold and not yet back above resume_threshold
         self.quiet_until = 0  # no global search before this frame (a fruitless one just ran)
         self.index = 0
 
@@ -82,21 +91,29 @@ class JointTracker:
             if attention is not None:
                 diag = float(np.hypot(w, h))
                 last = box_center(self.box)
-                bar = best_raw * self.p.switch_margin
+                bar = 0.0  # the best switching candidate's score so far
                 local_map = map_at(attention, box_center(best_box), (w, h))
                 for center in candidate_regions(attention, (w, h), self.p.top_k, self.p.map_threshold):
                     r = self.local.search(frame, center, size)
                     d = np.linalg.norm(box_center(r.box) - last) / diag
                     score = r.confidence * np.exp(-0.5 * (d / self.p.motion_sigma) ** 2)
                     candidates.append(r.box)
-                    if (score > bar and r.confidence >= self.p.accept * ref
-                            and map_at(attention, box_center(r.box), (w, h)) >= self.p.map_margin * local_map):
+                    there = map_at(attention, box_center(r.box), (w, h))
+                    trusted = (self.p.trust_contrast > 0 and there >= self.p.map_threshold
+                               and local_map <= self.p.trust_contrast * there)
+                    margin, accept = ((self.p.trusted_margin, self.p.trusted_accept) if trusted
+                                      else (self.p.switch_margin, self.p.accept))
+                    if (score > max(bar, result.confidence * margin) and r.confidence >= accept * ref
+                            and there >= self.p.map_margin * local_map):
                         best_box, best_raw, bar = r.box, r.confidence, score
         if fired and best_box is result.box:
             self.quiet_until = self.index + 1 + self.p.cooldown
         best_box = keep_inside(np.asarray(best_box, np.float64), w, h)
         best_conf = best_raw / ref
-        if best_conf >= self.p.update_threshold and outside_fraction(best_box, w, h) <= self.p.max_outside:
+        if self.p.resume_threshold > 0:
+            self.lost = best_conf < self.p.threshold or (self.lost and best_conf < self.p.resume_threshold)
+        if (best_conf >= self.p.update_threshold and not self.lost
+                and outside_fraction(best_box, w, h) <= self.p.max_outside):
             self.local.update(frame, best_box)
             # a running mean at first (the first frames set the video's scale), then a moving average
             self.tracked += 1

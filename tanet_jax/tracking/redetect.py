@@ -20,7 +20,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from tanet_jax.tracking.cf import features, solve_bacf
+from tanet_jax.tracking.cf import solve_bacf
+from tanet_jax.tracking.features import features
 
 
 @dataclasses.dataclass(frozen=True)
