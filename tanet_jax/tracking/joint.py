@@ -24,7 +24,7 @@ class JointParams:
 
     threshold: float = 0.5  # previous (relative) confidence under this -> global search
     raw_threshold: float = 0.0  # or the previous absolute confidence (1 = as at initialisation) under this
-    every: int = 0  # also search globally every k frames (0: never)
+    every: int = 0  # every k frames, check the map against confident tracking (0: never; see trust_*)
     cooldown: int = 3  # after a global search that changed nothing, wait this many frames before the next
     top_k: int = 3  # attention components searched (besides the peak)
     map_threshold: float = 0.5
@@ -36,12 +36,14 @@ class JointParams:
     accept: float = 0.8  # a global candidate needs at least this relative confidence (as a well-tracked frame)
     reference_rate: float = 0.1  # how fast the confidence of tracked frames (the reference) follows them
     map_margin: float = 1.5  # a candidate also needs this many times the map's value at the local result
-    # A map that clearly disagrees with the local result (its value there at most `trust_contrast`
-    # times its value at the candidate, which is at least map_threshold) is trusted more: such a
-    # candidate needs only `trusted_margin` times the local confidence and `trusted_accept` (0: off).
+    # A map that agreed with the tracker on at least `trust_level` of `trust_checks` or more periodic
+    # checks (frames tracked confidently) is trusted: when it clearly disagrees with the local result
+    # (its value there at most `trust_contrast` times its value at a candidate, which is at least
+    # map_threshold), that candidate needs only `trusted_margin` times the local confidence and
+    # `trusted_accept`, on any frame it is checked (0: off).
     trust_contrast: float = 0.0
-    # After a frame under `threshold` (lost), learn nothing until a frame reaches this (0: no pause).
-    resume_threshold: float = 0.0
+    trust_level: float = 0.9
+    trust_checks: int = 5
     trusted_margin: float = 1.0
     trusted_accept: float = 0.5
 
@@ -62,7 +64,8 @@ class JointTracker:
         self.raw = 1.0
         self.reference = 1.0  # the local confidence of the frames tracked so far (1 at initialisation)
         self.tracked = 0
-        self.lost = False  # fell under the threshold and not yet back above resume_threshold
+        self.checks = 0  # periodic map checks on confidently tracked frames
+        self.agreed = 0  # ... where the map agreed with the tracker
         self.quiet_until = 0  # no global search before this frame (a fruitless one just ran)
         self.index = 0
 
@@ -81,39 +84,46 @@ class JointTracker:
         ref = max(self.reference, 1e-6)
         best_box, best_raw = result.box, result.confidence
         low = self.confidence < self.p.threshold or self.raw < self.p.raw_threshold
-        fired = ((low and self.index >= self.quiet_until)
-                 or (self.p.every > 0 and self.index % self.p.every == 0))
+        searching = low and self.index >= self.quiet_until
+        checking = self.p.every > 0 and self.index % self.p.every == 0
+        trusted_map = self.map_trusted()
         candidates: list[np.ndarray] = []
         attention = None
         h, w = frame.shape[:2]
-        if fired:
+        if searching or checking:
             attention = self.attention(self.index, frame, self.previous)
-            if attention is not None:
-                diag = float(np.hypot(w, h))
-                last = box_center(self.box)
-                bar = 0.0  # the best switching candidate's score so far
-                local_map = map_at(attention, box_center(best_box), (w, h))
-                for center in candidate_regions(attention, (w, h), self.p.top_k, self.p.map_threshold):
-                    r = self.local.search(frame, center, size)
-                    d = np.linalg.norm(box_center(r.box) - last) / diag
-                    score = r.confidence * np.exp(-0.5 * (d / self.p.motion_sigma) ** 2)
-                    candidates.append(r.box)
-                    there = map_at(attention, box_center(r.box), (w, h))
-                    trusted = (self.p.trust_contrast > 0 and there >= self.p.map_threshold
-                               and local_map <= self.p.trust_contrast * there)
-                    margin, accept = ((self.p.trusted_margin, self.p.trusted_accept) if trusted
-                                      else (self.p.switch_margin, self.p.accept))
-                    if (score > max(bar, result.confidence * margin) and r.confidence >= accept * ref
-                            and there >= self.p.map_margin * local_map):
-                        best_box, best_raw, bar = r.box, r.confidence, score
-        if fired and best_box is result.box:
+        fired = attention is not None and (searching or (checking and trusted_map and self.p.trust_contrast > 0))
+        if fired:
+            diag = float(np.hypot(w, h))
+            last = box_center(self.box)
+            bar = 0.0  # the best switching candidate's score so far
+            local_map = map_at(attention, box_center(best_box), (w, h))
+            for center in candidate_regions(attention, (w, h), self.p.top_k, self.p.map_threshold):
+                r = self.local.search(frame, center, size)
+                d = np.linalg.norm(box_center(r.box) - last) / diag
+                score = r.confidence * np.exp(-0.5 * (d / self.p.motion_sigma) ** 2)
+                candidates.append(r.box)
+                there = map_at(attention, box_center(r.box), (w, h))
+                # a map that has agreed with confident tracking and now clearly disagrees with the local result
+                contrast = (trusted_map and self.p.trust_contrast > 0 and there >= self.p.map_threshold
+                            and local_map <= self.p.trust_contrast * there)
+                if contrast:
+                    margin, accept = self.p.trusted_margin, self.p.trusted_accept
+                elif searching:
+                    margin, accept = self.p.switch_margin, self.p.accept
+                else:  # a periodic check with a trusted map: only a clear disagreement may switch
+                    continue
+                if (score > max(bar, result.confidence * margin) and r.confidence >= accept * ref
+                        and there >= self.p.map_margin * local_map):
+                    best_box, best_raw, bar = r.box, r.confidence, score
+        switched = best_box is not result.box
+        if searching and not switched:
             self.quiet_until = self.index + 1 + self.p.cooldown
+        if checking and attention is not None and not switched and result.confidence >= self.p.accept * ref:
+            self.calibrate(attention, result.box, (w, h))
         best_box = keep_inside(np.asarray(best_box, np.float64), w, h)
         best_conf = best_raw / ref
-        if self.p.resume_threshold > 0:
-            self.lost = best_conf < self.p.threshold or (self.lost and best_conf < self.p.resume_threshold)
-        if (best_conf >= self.p.update_threshold and not self.lost
-                and outside_fraction(best_box, w, h) <= self.p.max_outside):
+        if best_conf >= self.p.update_threshold and outside_fraction(best_box, w, h) <= self.p.max_outside:
             self.local.update(frame, best_box)
             # a running mean at first (the first frames set the video's scale), then a moving average
             self.tracked += 1
@@ -122,8 +132,20 @@ class JointTracker:
             if best_conf >= self.p.learn_threshold and hasattr(self.attention, "learn"):
                 self.attention.learn(frame, best_box)
         self.box, self.confidence, self.raw, self.previous = best_box, best_conf, best_raw, frame
-        return {"box": self.box.copy(), "confidence": best_conf, "global_search": bool(fired and attention is not None),
+        return {"box": self.box.copy(), "confidence": best_conf, "global_search": bool(fired),
                 "candidates": candidates, "attention": attention}
+
+    def calibrate(self, attention: np.ndarray, box: np.ndarray, frame_size: tuple[int, int]) -> None:
+        """On a frame tracked confidently: does the map agree (at least half its peak at the box)?"""
+        peak = float(np.max(attention))
+        if peak <= 0:  # an empty map (nothing proposed) says nothing about the map's reliability
+            return
+        self.checks += 1
+        self.agreed += int(map_at(attention, box_center(box), frame_size) >= 0.5 * peak)
+
+    def map_trusted(self) -> bool:
+        """The map has agreed with confident tracking often enough to be trusted when it disagrees."""
+        return self.checks >= self.p.trust_checks and self.agreed >= self.p.trust_level * self.checks
 
 
 def map_at(attention: np.ndarray, center: np.ndarray, frame_size: tuple[int, int]) -> float:

@@ -1,0 +1,93 @@
+"""The joint tracker's map trust: a map that agreed with confident tracking may correct the local
+tracker when it clearly disagrees; a map that never agreed cannot, however good its candidate looks."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from tanet_jax.tracking.joint import JointParams, JointTracker
+from tanet_jax.tracking.protocol import SearchResult
+
+SIZE = np.array([10.0, 10.0])
+A, B, C = np.array([25.0, 25.0]), np.array([45.0, 45.0]), np.array([45.0, 25.0])
+
+
+class ScriptedLocal:
+    """A local tracker that stays where it is asked to look; its confidence is 1 near `target`."""
+
+    def __init__(self) -> None:
+        self.target, self.elsewhere = A, 0.7
+
+    def initialize(self, frame, box) -> None:
+        pass
+
+    def search(self, frame, center, size) -> SearchResult:
+        c = np.asarray(center, float)
+        conf = 1.0 if np.linalg.norm(c - self.target) < 3 else self.elsewhere
+        return SearchResult(np.concatenate([c - SIZE / 2, SIZE]), conf)
+
+    def update(self, frame, box) -> None:
+        pass
+
+
+class BlobMap:
+    """A 100x100 map with one blob at position(index)."""
+
+    name = "scripted"
+
+    def __init__(self, position) -> None:
+        self.position, self.calls = position, []
+
+    def start(self, frame, box) -> None:
+        pass
+
+    def __call__(self, index, frame, previous) -> np.ndarray:
+        self.calls.append(index)
+        m = np.zeros((100, 100), np.float32)
+        x, y = self.position(index).astype(int)
+        m[y - 5 : y + 5, x - 5 : x + 5] = 1.0
+        return m
+
+
+def run(local: ScriptedLocal, attention: BlobMap, moves_at: int, frames: int = 25) -> list[np.ndarray]:
+    params = JointParams(every=5, trust_contrast=0.2, trust_checks=2, trust_level=0.9)
+    tracker = JointTracker(local, attention, params)
+    frame = np.zeros((100, 100, 3), np.uint8)
+    tracker.initialize(frame, np.concatenate([A - SIZE / 2, SIZE]))
+    centres = []
+    for i in range(1, frames):
+        if i == moves_at:
+            local.target = B  # the target moves to B; the local tracker, unaware, stays at A
+        out = tracker.track(frame)
+        centres.append(out["box"][:2] + out["box"][2:] / 2)
+    return centres
+
+
+def test_a_map_that_agreed_corrects_the_local_tracker_on_a_periodic_check():
+    local = ScriptedLocal()
+    attention = BlobMap(lambda i: A if i < 11 else B)  # agrees at checks 5 and 10, then shows B
+    centres = run(local, attention, moves_at=11)
+    assert attention.calls == [5, 10, 15, 20]  # only periodic checks: the confidence never fell
+    np.testing.assert_allclose(centres[13], A)  # frame 14: not yet checked
+    np.testing.assert_allclose(centres[14], B)  # frame 15: the trusted map's candidate wins
+    np.testing.assert_allclose(centres[-1], B)
+
+
+def test_a_map_that_never_agreed_is_not_followed():
+    local = ScriptedLocal()
+    local.target = C  # its candidate at C scores higher than the local result at A on every frame
+    attention = BlobMap(lambda i: C)  # but the map never agreed with the tracker where it was confident
+    centres = run(local, attention, moves_at=0)
+    assert attention.calls == [5, 10, 15, 20]
+    for c in centres:
+        np.testing.assert_allclose(c, A)
+
+
+def test_without_periodic_checks_the_map_is_not_computed_while_confident():
+    attention = BlobMap(lambda i: B)
+    tracker = JointTracker(ScriptedLocal(), attention, JointParams())
+    frame = np.zeros((100, 100, 3), np.uint8)
+    tracker.initialize(frame, np.concatenate([A - SIZE / 2, SIZE]))
+    for _ in range(12):
+        tracker.track(frame)
+    assert attention.calls == []
