@@ -29,6 +29,18 @@ def resample_region(frame: np.ndarray, center: Sequence[float], size: Sequence[f
     return patch.astype(np.float32) / 255.0
 
 
+def jitter_box(box: Sequence[float], seed: int, amount: float) -> np.ndarray:
+    """Seed 0: the box; seed j > 0: its centre and size moved by up to `amount` of its size, so a
+    tracker can be scored from several nearby starts (one start of a chaotic tracker is noisy)."""
+    box = np.asarray(box, np.float64)
+    if seed == 0:
+        return box
+    u = np.random.default_rng(seed).uniform(-amount, amount, 4)
+    size = box[2:] * (1 + u[2:])
+    center = box[:2] + box[2:] / 2 + u[:2] * box[2:]
+    return np.concatenate([center - size / 2, size])
+
+
 def keep_inside(box: np.ndarray, width: int, height: int) -> np.ndarray:
     """The box moved so that its centre lies inside the frame (its size kept)."""
     c = np.clip(box_center(box), [0.0, 0.0], [float(width), float(height)])

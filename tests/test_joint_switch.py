@@ -83,9 +83,26 @@ def test_a_map_that_never_agreed_is_not_followed():
         np.testing.assert_allclose(c, A)
 
 
+def test_a_map_that_disagreed_is_not_used_even_when_the_confidence_falls():
+    local = ScriptedLocal()
+    attention = BlobMap(lambda i: C)  # disagrees at every check while the tracker is confident at A
+    params = JointParams(every=5, trust_checks=2, distrust_level=0.75)
+    tracker = JointTracker(local, attention, params)
+    frame = np.zeros((100, 100, 3), np.uint8)
+    tracker.initialize(frame, np.concatenate([A - SIZE / 2, SIZE]))
+    for _ in range(11):
+        tracker.track(frame)
+    assert tracker.map_distrusted()
+    local.target = C  # the target is now at C: the local result's confidence falls to 0.7 of what it was
+    tracker.confidence = 0.1  # as after a frame the tracker lost
+    out = tracker.track(frame)
+    assert not out["global_search"] and 12 not in attention.calls
+    np.testing.assert_allclose(out["box"][:2] + out["box"][2:] / 2, A)
+
+
 def test_without_periodic_checks_the_map_is_not_computed_while_confident():
     attention = BlobMap(lambda i: B)
-    tracker = JointTracker(ScriptedLocal(), attention, JointParams())
+    tracker = JointTracker(ScriptedLocal(), attention, JointParams(every=0))
     frame = np.zeros((100, 100, 3), np.uint8)
     tracker.initialize(frame, np.concatenate([A - SIZE / 2, SIZE]))
     for _ in range(12):

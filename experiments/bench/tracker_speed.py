@@ -1,5 +1,6 @@
 """Tracking speed on 1280x720 frames: the local tracker, joint search with `correlation` attention
-(global search forced every k frames, joint.every), the correlation map alone, and OpenCV's CSRT.
+(its map checked every k frames, joint.every, and global search when the confidence falls), the
+correlation map alone, and OpenCV's CSRT.
 
 Frames: the sequences of --root whose frames are 1280x720 (--size), e.g. the UAV123@10fps ones of
 ../shared/data/dev, cut to --frames each; without such a sequence, one synthetic 1280x720 video
@@ -173,11 +174,11 @@ def csrt_elsewhere(python: str, argv: Sequence[str]) -> dict[str, Any]:
 
 
 def speed(out: Path, *, root: str | None = None, size: tuple[int, int] = (1280, 720), frames: int = 150,
-          runs: int = 5, every: int = 10, trackers: Sequence[str] = TRACKERS, config_file: str | None = None,
+          runs: int = 5, every: int | None = None, trackers: Sequence[str] = TRACKERS, config_file: str | None = None,
           overrides: Sequence[str] = (), csrt_python: str | None = None, source_argv: Sequence[str] = (),
           command: str = "") -> dict[str, Any]:
     """Time the trackers and write OUT/tracker_speed.{json,md}."""
-    if runs < 1 or frames < 2 or every < 1:
+    if runs < 1 or frames < 2 or (every is not None and every < 1):
         raise BenchError(f"--runs {runs}, --frames {frames}, --every {every}: need runs >= 1, frames >= 2, every >= 1")
     unknown = sorted(set(trackers) - set(TRACKERS))
     if unknown:
@@ -190,10 +191,11 @@ def speed(out: Path, *, root: str | None = None, size: tuple[int, int] = (1280, 
     joint_config = None
     if "joint-correlation" in ours:
         joint_config = tracker_config(config_file, [*(parse_assignment(o, "--set") for o in overrides),
-                                                    ("joint.every", str(every))])
+                                                    *([("joint.every", str(every))] if every else [])])
+        every = int(joint_config.joint.every)
     for kind in ours:
         make, run = _ours(kind, config if kind == "local" else joint_config)
-        results[kind] = time_tracker(make, run, sources, runs, max(10, every + 2), kind)
+        results[kind] = time_tracker(make, run, sources, runs, max(10, (every or 0) + 2), kind)
     if "joint-correlation" in ours:
         results["joint-correlation"]["every"] = every
         results["correlation-map"] = time_attention_map(joint_config, sources)
@@ -238,7 +240,7 @@ def _markdown(r: Mapping[str, Any]) -> str:
         if kind == "correlation-map":
             continue
         ratio = f"{t['fps_ratio_to_csrt']:.2f}" if "fps_ratio_to_csrt" in t else "-"
-        name = f"{kind} (global search every {t['every']} frames)" if "every" in t else kind
+        name = f"{kind} (map checked every {t['every']} frames)" if t.get("every") else kind
         rows.append([name, f"{t['fps']:.1f}", f"{min(t['fps_runs']):.1f} - {max(t['fps_runs']):.1f}",
                      f"{t['ms_per_frame_median']:.1f}", f"{t['ms_per_frame_p90']:.1f}", f"{t['init_ms_median']:.1f}",
                      f"{sum(t['warmup_s'].values()):.1f}" if t.get("warmup_s") else "-", t["global_searches_per_run"],
@@ -266,8 +268,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--size", default="1280x720", help="frame size WIDTHxHEIGHT (default: 1280x720)")
     p.add_argument("--frames", type=int, default=150, help="frames per sequence (default: 150)")
     p.add_argument("--runs", type=int, default=5, help="timed runs; the median is reported (default: 5)")
-    p.add_argument("--every", type=int, default=10,
-                   help="joint-correlation searches globally every k frames (joint.every; default: 10)")
+    p.add_argument("--every", type=int, default=None,
+                   help="joint-correlation computes its map every k frames (joint.every; default: the config's)")
     p.add_argument("--trackers", default=",".join(TRACKERS),
                    help=f"comma-separated, from {', '.join(TRACKERS)} (default: all)")
     p.add_argument("--config", help="tracker config file (default: build.default_config())")

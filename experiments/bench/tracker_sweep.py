@@ -31,6 +31,8 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 from tqdm import tqdm
 
+from tanet_jax.geometry import jitter_box
+
 from tracking_common import (BenchError, all_videos, cache_folder, check_tracker, command_line, md_table, memo,
                              parse_assignment, preload, read_roots, run_main, success_aucs, track_cached,
                              tracker_config, write_report)
@@ -182,7 +184,7 @@ def sweep(roots: Sequence[str], grid_items: Sequence[str], out: Path, *, attenti
     bar = tqdm(total=len(runs) * len(setting_by_id), desc="sweep", unit="run")
     for run_key, (video, j) in runs.items():
         frames = memo(lambda video=video: preload(video))
-        init = jittered(video.boxes[0], j, jitter)
+        init = jitter_box(video.boxes[0], j, jitter)
         for sid, spec in specs.items():
             bar.set_postfix_str(f"{run_key} {sid}")
             make = lambda spec=spec, video=video: make_tracker(spec.config, spec.attention, boxes=video.boxes,  # noqa: E731
@@ -225,17 +227,6 @@ def sweep(roots: Sequence[str], grid_items: Sequence[str], out: Path, *, attenti
     }
     write_report(out, "tracker_sweep", report, _markdown(report, setting_by_id, by_root), command)
     return report
-
-
-def jittered(box: np.ndarray, start: int, amount: float) -> np.ndarray:
-    """Start 0: the box; start j > 0: centre and size moved by up to `amount` of its size (seed j)."""
-    box = np.asarray(box, np.float64)
-    if start == 0:
-        return box
-    u = np.random.default_rng(start).uniform(-amount, amount, 4)
-    size = box[2:] * (1 + u[2:])
-    center = box[:2] + box[2:] / 2 + u[:2] * box[2:]
-    return np.concatenate([center - size / 2, size])
 
 
 def mean_over_starts(aucs: Mapping[str, float]) -> dict[str, float]:

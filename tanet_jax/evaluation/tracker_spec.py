@@ -204,7 +204,9 @@ def add_tracker_arguments(parser: Any, several: bool = False) -> None:
                         help="global search when the previous confidence is under this (sets joint.threshold; "
                              "default: the config's)")
     parser.add_argument("--every", type=int, default=None,
-                        help="also search globally every k frames (sets joint.every; default: the config's)")
+                        help="check the attention map against confident tracking every k frames: a map that agreed "
+                             "may correct the local tracker, one that disagreed is not used (sets joint.every; "
+                             "0: never; default: the config's)")
 
 
 def specs_from_args(args: Any, overrides: Sequence[tuple[str, str]]) -> list[TrackerSpec]:

@@ -24,7 +24,7 @@ class JointParams:
 
     threshold: float = 0.5  # previous (relative) confidence under this -> global search
     raw_threshold: float = 0.0  # or the previous absolute confidence (1 = as at initialisation) under this
-    every: int = 0  # every k frames, check the map against confident tracking (0: never; see trust_*)
+    every: int = 5  # every k frames, check the map against confident tracking (0: never; see trust_*)
     cooldown: int = 3  # after a global search that changed nothing, wait this many frames before the next
     top_k: int = 3  # attention components searched (besides the peak)
     map_threshold: float = 0.5
@@ -41,8 +41,9 @@ class JointParams:
     # (its value there at most `trust_contrast` times its value at a candidate, which is at least
     # map_threshold), that candidate needs only `trusted_margin` times the local confidence and
     # `trusted_accept`, on any frame it is checked (0: off).
-    trust_contrast: float = 0.0
+    trust_contrast: float = 0.2
     trust_level: float = 0.9
+    distrust_level: float = 0.75  # a map that agreed on fewer of its checks than this is not used at all
     trust_checks: int = 5
     trusted_margin: float = 1.0
     trusted_accept: float = 0.5
@@ -87,6 +88,8 @@ class JointTracker:
         searching = low and self.index >= self.quiet_until
         checking = self.p.every > 0 and self.index % self.p.every == 0
         trusted_map = self.map_trusted()
+        if self.map_distrusted():  # the map disagrees with confident tracking: it would only mislead
+            searching = False
         candidates: list[np.ndarray] = []
         attention = None
         h, w = frame.shape[:2]
@@ -142,6 +145,10 @@ class JointTracker:
             return
         self.checks += 1
         self.agreed += int(map_at(attention, box_center(box), frame_size) >= 0.5 * peak)
+
+    def map_distrusted(self) -> bool:
+        """The map has disagreed with confident tracking too often to be used."""
+        return self.checks >= self.p.trust_checks and self.agreed < self.p.distrust_level * self.checks
 
     def map_trusted(self) -> bool:
         """The map has agreed with confident tracking often enough to be trusted when it disagrees."""
