@@ -16,8 +16,7 @@ A tracker that reports failure keeps its previous box for that frame. Sequences 
 are reused (--force tracks again).
 
 --starts N also tracks each sequence from N-1 jittered first boxes (tanet_jax.geometry.jitter_box,
-the same starts as `tracker_sweep.py --starts N`), saved as <seq>~start<j> in a folder of their
-own, and prints each tracker's success AUC per sequence averaged over the N starts.
+the same starts as `tracker_sweep.py --starts N`), saved as <seq>~start<j> under OUT/starts/, and prints each tracker's success AUC per sequence averaged over the N starts.
 """
 
 from __future__ import annotations
@@ -60,7 +59,8 @@ def main() -> None:
     for label, maker in MAKERS.items():
         record = {"tracker": label, "opencv": cv2.__version__, "on_failure": "keep the previous box"}
         folder = _folder(args.out, label, record)
-        jittered = _folder(args.out, f"{label}-starts", {**record, "jitter": args.jitter}) if args.starts > 1 else None
+        jittered = (_folder(str(Path(args.out) / "starts"), label, {**record, "jitter": args.jitter})
+                    if args.starts > 1 else None)  # apart: score_results.py scores OUT's folders
         make = getattr(cv2, maker, None) or getattr(cv2.legacy, maker)
         aucs: dict[str, list[float]] = {}
         for video in videos:

@@ -1,9 +1,11 @@
 """The joint local-global tracker: local search while confident; when the previous frame's
-confidence fell under a threshold (or every k frames), search where the attention points.
+confidence fell under a threshold, search where the attention points.
 
 A global candidate replaces the local result only when the first frame's appearance model (the
 local tracker's confidence) prefers it clearly, so a poor attention map costs time, not accuracy.
-The tracker learns only from frames it is sure of and whose box lies inside the frame (never
+Every k frames the map is checked against confident tracking: a map that agreed earns trust and
+may then correct a confident local tracker where it clearly disagrees; a map that disagreed is not
+used. The tracker learns only from frames it is sure of and whose box lies inside the frame (never
 border-replicated pixels), and its centre stays inside the frame."""
 
 from __future__ import annotations
