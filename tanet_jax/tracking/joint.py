@@ -42,7 +42,8 @@ class JointParams:
     # checks (frames tracked confidently) is trusted: when it clearly disagrees with the local result
     # (its value there at most `trust_contrast` times its value at a candidate, which is at least
     # map_threshold), that candidate needs only `trusted_margin` times the local confidence and
-    # `trusted_accept`, on any frame it is checked (0: off).
+    # `trusted_accept`, on any frame it is checked (0: off). `every` and `trust_contrast` were chosen on
+    # ../shared/data/dev, `distrust_level` after inspecting Human3 (experiments/results/tracking.md).
     trust_contrast: float = 0.2
     trust_level: float = 0.9
     distrust_level: float = 0.75  # a map that agreed on fewer of its checks than this is not used at all
