@@ -22,6 +22,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from tanet_jax.geometry import box_center, box_from_center, resample_region
+from tanet_jax.tracking.colour import ColourModel, inside_frame
 from tanet_jax.tracking.features import features
 from tanet_jax.tracking.protocol import SearchResult
 from tanet_jax.tracking.scale import ScaleFilter
@@ -52,6 +53,10 @@ class CFParams:
     scale_count: int = 33  # its pyramid: this many scales, `scale_step` apart
     scale_step: float = 1.02
     scale_learning_rate: float = 0.025
+    colour_weight: float = 0.0  # merge a colour-histogram score (tracking/colour.py, Staple) into the response
+    colour_bins: int = 32  # its histograms: levels per channel, learning rate
+    colour_learning_rate: float = 0.04
+    reliability: bool = False  # bacf: restrict the filter's support to the target's colours (CSR-DCF)
 
 
 @partial(jax.jit, static_argnames=("cell", "orientations", "color"))
@@ -137,6 +142,7 @@ class CorrelationFilterTracker:
         self.size = np.zeros(2)
         self.frame_size = (1, 1)
         self.scale = None
+        self.colour = None
 
     def _support_mask(self) -> np.ndarray:
         """The filter's spatial support: the target's extent around the patch centre, in cells."""
@@ -156,7 +162,11 @@ class CorrelationFilterTracker:
     def _learn(self, frame: np.ndarray, box: Sequence[float], rate: float) -> np.ndarray:
         """Blend what the patch at `box` shows into the model and recompute the filter; returns
         the patch."""
-        patch = resample_region(frame, box_center(box), self.size * (1 + self.p.padding), self.p.window)
+        region = self.size * (1 + self.p.padding)
+        patch = resample_region(frame, box_center(box), region, self.p.window)
+        if self.colour is not None:
+            self.colour.learn(patch, inside_frame(box_center(box), region, self.p.window, self.frame_size),
+                              rate=1.0 if self.model is None else None)
         xf = spectrum(jnp.asarray(patch), self.window, self.p.cell, self.p.orientations, self.p.color)
         if self.p.solver == "dcf":
             new = (self.label_f[..., None] * jnp.conj(xf), jnp.sum(jnp.real(xf * jnp.conj(xf)), axis=-1))
@@ -166,7 +176,10 @@ class CorrelationFilterTracker:
             self.filter_f = num / (den[..., None] + self.p.lam)
         else:
             self.model = xf if self.model is None else (1 - rate) * self.model + rate * xf
-            self.filter_f = solve_bacf(self.model, self.label_f, self.mask, self.p.lam, self.p.mu, self.p.beta,
+            mask = self.mask
+            if self.p.reliability and self.colour is not None:
+                mask = self.colour.reliability(patch, self.mask)
+            self.filter_f = solve_bacf(self.model, self.label_f, mask, self.p.lam, self.p.mu, self.p.beta,
                                        self.p.mu_max, self.p.admm_iterations)
         return patch
 
@@ -182,6 +195,9 @@ class CorrelationFilterTracker:
         self.size = np.array([w, h])
         self.label_f = self._label(self.size)
         self.model = None
+        if self.p.colour_weight > 0 or self.p.reliability:
+            self.colour = ColourModel(self.p.window, self.p.padding, self.p.cell, self.p.colour_bins,
+                                      self.p.colour_learning_rate)
         patch = self._learn(frame, box, 1.0)
         self.first_f = self.filter_f
         self.first_peak = max(float(np.asarray(self._responses(patch[None]))[0, 1, 0, 0]), 1e-6)
@@ -209,13 +225,20 @@ class CorrelationFilterTracker:
         patches = np.stack([resample_region(frame, center, r, self.p.window) for r in regions])
         responses = np.asarray(self._responses(patches))
         best = None
-        for s, region, response in zip(self.p.scales, regions, responses):
-            value, dy, dx, iy, ix = _peak(response[0])
+        for i, (s, response) in enumerate(zip(self.p.scales, responses)):
+            value = _peak(response[0])[0]
             score = value * (1.0 if s == 1.0 else self.p.scale_penalty)
             if best is None or score > best[0]:
-                shift = np.array([dx, dy]) * self.p.cell * region / self.p.window
-                best = (score, response[1, iy, ix] / self.first_peak, np.asarray(center) + shift, size * s)
-        _, confidence, new_center, new_size = best
+                best = (score, i)
+        i = best[1]
+        response = responses[i, 0]
+        if self.colour is not None and self.p.colour_weight > 0:  # the scale from the filter alone; the position from both (Staple)
+            colour = self.colour.respond(patches[i : i + 1])[0]
+            response = (1 - self.p.colour_weight) * response + self.p.colour_weight * colour
+        _, dy, dx, iy, ix = _peak(response)
+        shift = np.array([dx, dy]) * self.p.cell * regions[i] / self.p.window
+        confidence = responses[i, 1, iy, ix] / self.first_peak
+        new_center, new_size = np.asarray(center) + shift, size * self.p.scales[i]
         if self.scale is not None:  # the size from the scale filter alone (the scaled regions only place the target)
             new_size = size * self.scale.estimate(frame, new_center, size)
         new_size = np.maximum(new_size, self.p.min_size)
