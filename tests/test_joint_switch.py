@@ -108,3 +108,56 @@ def test_without_periodic_checks_the_map_is_not_computed_while_confident():
     for _ in range(12):
         tracker.track(frame)
     assert attention.calls == []
+
+
+class SizedLocal(ScriptedLocal):
+    """A scripted local tracker that keeps the size it is given (as the real one does between frames)."""
+
+    def search(self, frame, center, size) -> SearchResult:
+        result = super().search(frame, center, size)
+        return SearchResult(np.concatenate([result.box[:2] + SIZE / 2 - np.asarray(size) / 2, size]),
+                            result.confidence)
+
+
+class OutliningMap(BlobMap):
+    """A map whose blob is the target's whole extent (side `side`), as TANet's or the ground truth's."""
+
+    outlines = True
+
+    def __init__(self, position, side: int) -> None:
+        super().__init__(position)
+        self.side = side
+
+    def __call__(self, index, frame, previous) -> np.ndarray:
+        self.calls.append(index)
+        m = np.zeros((100, 100), np.float32)
+        x, y = self.position(index).astype(int)
+        h = self.side // 2
+        m[y - h : y + h, x - h : x + h] = 1.0
+        return m
+
+
+def sizes_over_time(attention: BlobMap, size_rate: float, frames: int = 21) -> list[np.ndarray]:
+    params = JointParams(every=5, trust_checks=2, trust_level=0.9, size_rate=size_rate)
+    tracker = JointTracker(SizedLocal(), attention, params)
+    frame = np.zeros((100, 100, 3), np.uint8)
+    tracker.initialize(frame, np.concatenate([A - SIZE / 2, SIZE]))
+    return [tracker.track(frame)["box"][2:] for _ in range(1, frames)]
+
+
+def test_a_trusted_outlining_map_moves_the_size_gradually_towards_its_extent():
+    sizes = sizes_over_time(OutliningMap(lambda i: A, side=16), size_rate=0.5)
+    np.testing.assert_allclose(sizes[13], SIZE)  # frame 14: trust was earned at the checks of frames 5, 10
+    np.testing.assert_allclose(sizes[14], SIZE * 1.6**0.5)  # frame 15: half-way (in log) to 16
+    np.testing.assert_allclose(sizes[19], SIZE * 1.6**0.75)  # frame 20: half of what is left
+    np.testing.assert_allclose(sizes[18], sizes[14])  # only on checks
+
+
+def test_the_size_is_kept_without_outlines_or_when_the_region_is_not_this_targets():
+    plain = OutliningMap(lambda i: A, side=16)
+    plain.outlines = False  # a map of centres (as the correlation map): its blob's extent says nothing
+    assert all(np.allclose(s, SIZE) for s in sizes_over_time(plain, size_rate=0.5))
+    huge = OutliningMap(lambda i: A, side=30)  # three times the box: another object's region, not ours
+    assert all(np.allclose(s, SIZE) for s in sizes_over_time(huge, size_rate=0.5))
+    off = OutliningMap(lambda i: A, side=16)
+    assert all(np.allclose(s, SIZE) for s in sizes_over_time(off, size_rate=0.0))

@@ -13,7 +13,8 @@ from tanet_jax.preprocess import preprocess_frame, preprocess_target
 
 
 class AttentionProvider(Protocol):
-    """Gives a map in [0, 1] over frame i (any resolution), or None."""
+    """Gives a map in [0, 1] over frame i (any resolution), or None. A provider whose map covers the
+    target's extent (not only its centre) says so with a class attribute `outlines = True`."""
 
     name: str
 
@@ -40,6 +41,7 @@ class GroundTruthAttention:
     """Box masks from the annotations: what a perfect attention would give (an upper bound)."""
 
     name = "groundtruth (upper bound)"
+    outlines = True  # its region is the target's extent
 
     def __init__(self, boxes: np.ndarray, absent: np.ndarray | None = None) -> None:
         self.boxes = np.asarray(boxes, np.float64)
@@ -59,6 +61,7 @@ class TanetAttention:
     """TANet's map of frame i from the clip (i-1, i); the target is encoded once at start."""
 
     name = "tanet"
+    outlines = True  # trained to cover the target (its box mask)
 
     def __init__(self, predictor) -> None:
         self.predictor = predictor

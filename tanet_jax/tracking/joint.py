@@ -13,10 +13,11 @@ from __future__ import annotations
 import dataclasses
 from typing import Any, Sequence
 
+import cv2
 import numpy as np
 
 from tanet_jax.tracking.attention import AttentionProvider, NoAttention, candidate_regions
-from tanet_jax.geometry import box_center, keep_inside, outside_fraction
+from tanet_jax.geometry import box_center, box_from_center, keep_inside, outside_fraction
 from tanet_jax.tracking.protocol import LocalTracker
 
 
@@ -50,6 +51,10 @@ class JointParams:
     trust_checks: int = 5
     trusted_margin: float = 1.0
     trusted_accept: float = 0.5
+    # On a check where a trusted map that outlines the target (provider attribute `outlines`: TANet,
+    # ground truth) agrees, move the box's size this far (geometrically) towards the extent of the
+    # map's region at the tracked centre (0: off). Gradual: a jump in size mismatches the filter.
+    size_rate: float = 0.0
 
 
 class JointTracker:
@@ -127,6 +132,8 @@ class JointTracker:
             self.quiet_until = self.index + 1 + self.p.cooldown
         if checking and attention is not None and not switched and result.confidence >= self.p.accept * ref:
             self.calibrate(attention, result.box, (w, h))
+            if self.p.size_rate > 0 and trusted_map and getattr(self.attention, "outlines", False):
+                best_box = self.resize_to_map(attention, best_box, (w, h))
         best_box = keep_inside(np.asarray(best_box, np.float64), w, h)
         best_conf = best_raw / ref
         if best_conf >= self.p.update_threshold and outside_fraction(best_box, w, h) <= self.p.max_outside:
@@ -149,6 +156,17 @@ class JointTracker:
         self.checks += 1
         self.agreed += int(map_at(attention, box_center(box), frame_size) >= 0.5 * peak)
 
+    def resize_to_map(self, attention: np.ndarray, box: np.ndarray, frame_size: tuple[int, int]) -> np.ndarray:
+        """The box with its size moved `size_rate` of the way (in log) to the map region's extent at
+        its centre; unchanged where no region covers the centre or its extent is not within 2x."""
+        extent = region_extent(attention, box_center(box), frame_size)
+        if extent is None:
+            return box
+        ratio = extent / np.asarray(box[2:], np.float64)
+        if np.any(ratio < 0.5) or np.any(ratio > 2.0):
+            return box
+        return box_from_center(box_center(box), box[2:] * ratio**self.p.size_rate)
+
     def map_distrusted(self) -> bool:
         """The map has disagreed with confident tracking too often to be used."""
         return self.checks >= self.p.trust_checks and self.agreed < self.p.distrust_level * self.checks
@@ -156,6 +174,23 @@ class JointTracker:
     def map_trusted(self) -> bool:
         """The map has agreed with confident tracking often enough to be trusted when it disagrees."""
         return self.checks >= self.p.trust_checks and self.agreed >= self.p.trust_level * self.checks
+
+
+def region_extent(attention: np.ndarray, center: np.ndarray, frame_size: tuple[int, int]) -> np.ndarray | None:
+    """(w, h) in frame pixels of the map's region (>= half its peak) that covers a frame point, or None."""
+    m = np.asarray(attention, np.float32)
+    peak = float(m.max())
+    if peak <= 0:
+        return None
+    mh, mw = m.shape
+    col = int(np.clip(center[0] / frame_size[0] * mw, 0, mw - 1))
+    row = int(np.clip(center[1] / frame_size[1] * mh, 0, mh - 1))
+    _, labels, stats, _ = cv2.connectedComponentsWithStats((m >= 0.5 * peak).astype(np.uint8), connectivity=8)
+    label = labels[row, col]
+    if label == 0:
+        return None
+    return np.array([stats[label, cv2.CC_STAT_WIDTH] * frame_size[0] / mw,
+                     stats[label, cv2.CC_STAT_HEIGHT] * frame_size[1] / mh], np.float64)
 
 
 def map_at(attention: np.ndarray, center: np.ndarray, frame_size: tuple[int, int]) -> float:
