@@ -40,7 +40,7 @@ class CFParams:
     sigma: float = 0.1  # label width, as a fraction of the target size in cells
     learning_rate: float = 0.01  # chosen on ../shared/data/dev by experiments/bench/tracker_sweep.py
     scales: tuple[float, ...] = (0.97, 1.0, 1.03)
-    scale_penalty: float = 0.985
+    scale_penalty: float = 0.97  # with the scale filter: chosen on dev + synthetic (tracking.md)
     min_size: float = 6.0
     color: bool = True  # add cell-pooled colour channels to the gradient histogram
     solver: str = "bacf"  # "dcf": closed-form filter; "bacf": filter support constrained to the target (ADMM)
@@ -49,7 +49,7 @@ class CFParams:
     beta: float = 10.0
     mu_max: float = 1e4
     support: float = 1.0  # bacf: filter support = target size * support
-    scale_filter: bool = False  # estimate the size with a separate DSST scale filter (tracking/scale.py)
+    scale_filter: bool = True  # estimate the size with a separate DSST scale filter (tracking/scale.py)
     scale_count: int = 33  # its pyramid: this many scales, `scale_step` apart
     scale_step: float = 1.02
     scale_learning_rate: float = 0.025
