@@ -4,8 +4,9 @@ Features are multi-channel (soft-binned gradient orientations pooled in cells, i
 chromaticity). The filter is, by default, background-aware (BACF): trained on a wide region with
 its spatial support constrained to the target by ADMM, so the search region can be wide without
 learning the background; `solver="dcf"` gives the closed-form multi-channel ridge regression
-instead. The scale is estimated by searching a few scaled regions and, optionally, by a separate
-DSST scale filter over many scales (`tracking/scale.py`); the confidence is checked
+instead. The position merges the filter's response with a colour-histogram score (Staple,
+`tracking/colour.py`); the size comes from a separate DSST scale filter over 33 scales
+(`tracking/scale.py`) or from searching a few scaled regions; the confidence is checked
 against the first frame's filter. Feature extraction, learning and
 detection are jitted at fixed sizes; cropping is one cv2.warpAffine per region.
 """
@@ -39,8 +40,11 @@ class CFParams:
     lam: float = 1e-3  # ridge regularisation
     sigma: float = 0.1  # label width, as a fraction of the target size in cells
     learning_rate: float = 0.01  # chosen on ../shared/data/dev by experiments/bench/tracker_sweep.py
-    scales: tuple[float, ...] = (0.97, 1.0, 1.03)
-    scale_penalty: float = 0.97  # with the scale filter: chosen on dev + synthetic (tracking.md)
+    # One region: the DSST scale filter sizes the box (chosen on dev + synthetic over 3 starts against
+    # 3 scales and against no scale filter, experiments/results/tracking.md). Several scales are
+    # searched when given, the others' peaks multiplied by scale_penalty.
+    scales: tuple[float, ...] = (1.0,)
+    scale_penalty: float = 0.985
     min_size: float = 6.0
     color: bool = True  # add cell-pooled colour channels to the gradient histogram
     solver: str = "bacf"  # "dcf": closed-form filter; "bacf": filter support constrained to the target (ADMM)
