@@ -161,3 +161,26 @@ def test_the_size_is_kept_without_outlines_or_when_the_region_is_not_this_target
     assert all(np.allclose(s, SIZE) for s in sizes_over_time(huge, size_rate=0.5))
     off = OutliningMap(lambda i: A, side=16)
     assert all(np.allclose(s, SIZE) for s in sizes_over_time(off, size_rate=0.0))
+
+
+class LookalikeLocal(ScriptedLocal):
+    """The first frame's model prefers a look-alike at C; the recent appearance (colour) is the target's at A."""
+
+    def search(self, frame, center, size) -> SearchResult:
+        c = np.asarray(center, float)
+        at_c = np.linalg.norm(c - C) < 3
+        return SearchResult(np.concatenate([c - SIZE / 2, SIZE]), 1.0 if at_c else 0.2, 0.4 if at_c else 0.8)
+
+
+def test_a_lookalike_of_the_first_frame_does_not_win_over_the_targets_recent_appearance():
+    outcome = {}
+    for margin in (0.0, 0.9):
+        tracker = JointTracker(LookalikeLocal(), BlobMap(lambda i: C), JointParams(every=0, recent_margin=margin))
+        frame = np.zeros((100, 100, 3), np.uint8)
+        tracker.initialize(frame, np.concatenate([A - SIZE / 2, SIZE]))
+        tracker.confidence = 0.1  # as after a frame of low confidence: global search fires
+        out = tracker.track(frame)
+        assert out["global_search"]
+        outcome[margin] = out["box"][:2] + out["box"][2:] / 2
+    np.testing.assert_allclose(outcome[0.0], C)  # the first frame's model alone follows the look-alike
+    np.testing.assert_allclose(outcome[0.9], A)  # its colours say it is not the target seen lately

@@ -239,10 +239,12 @@ class CorrelationFilterTracker:
                 best = (score, i)
         i = best[1]
         response = responses[i, 0]
+        colour = None
         if self.colour is not None and self.p.colour_weight > 0:  # the scale from the filter alone; the position from both (Staple)
             colour = self.colour.respond(patches[i : i + 1])[0]
             response = (1 - self.p.colour_weight) * response + self.p.colour_weight * colour
         _, dy, dx, iy, ix = _peak(response)
+        recent = float("nan") if colour is None else float(colour[iy, ix])  # the colour model follows the target
         shift = np.array([dx, dy]) * self.p.cell * regions[i] / self.p.window
         confidence = responses[i, 1, iy, ix] / self.first_peak
         new_center, new_size = np.asarray(center) + shift, size * self.p.scales[i]
@@ -250,7 +252,7 @@ class CorrelationFilterTracker:
             new_size = size * self.scale.estimate(frame, new_center, size)
         new_size = np.maximum(new_size, self.p.min_size)
         new_size = np.minimum(new_size, np.array(self.frame_size, float))
-        return SearchResult(box_from_center(new_center, new_size), float(confidence))
+        return SearchResult(box_from_center(new_center, new_size), float(confidence), recent)
 
     def update(self, frame: np.ndarray, box: Sequence[float]) -> None:
         """Blend the target at `box` into the model (running average)."""

@@ -39,6 +39,10 @@ class JointParams:
     accept: float = 0.8  # a global candidate needs at least this relative confidence (as a well-tracked frame)
     reference_rate: float = 0.1  # how fast the confidence of tracked frames (the reference) follows them
     map_margin: float = 1.5  # a candidate also needs this many times the map's value at the local result
+    # ... and at least this many times the local result's likeness to the target's recent appearance
+    # (SearchResult.recent: the colour model, learned on confident frames; 0: off), so a look-alike of
+    # the first frame cannot win over the target after its appearance has changed
+    recent_margin: float = 0.9  # chosen on ../shared/data/dev + synthetic (tracking.md)
     # A map that agreed with the tracker on at least `trust_level` of `trust_checks` or more periodic
     # checks (frames tracked confidently) is trusted: when it clearly disagrees with the local result
     # (its value there at most `trust_contrast` times its value at a candidate, which is at least
@@ -126,7 +130,8 @@ class JointTracker:
                 else:  # a periodic check with a trusted map: only a clear disagreement may switch
                     continue
                 if (score > max(bar, result.confidence * margin) and r.confidence >= accept * ref
-                        and there >= self.p.map_margin * local_map):
+                        and there >= self.p.map_margin * local_map
+                        and not r.recent < self.p.recent_margin * result.recent):  # NaN: no objection
                     best_box, best_raw, bar = r.box, r.confidence, score
         switched = best_box is not result.box
         if searching and not switched:

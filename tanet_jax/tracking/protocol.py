@@ -13,6 +13,7 @@ class SearchResult(NamedTuple):
 
     box: np.ndarray
     confidence: float
+    recent: float = float("nan")  # how much the box looks like the target lately (NaN: the tracker cannot say)
 
 
 class LocalTracker(Protocol):
