@@ -50,6 +50,9 @@ KIND_CODE = {"shift": 1, "distractor": 2, "missing": 3, "noise": 4}
 class CorruptedAttention:
     """Ground-truth attention corrupted in one controlled, seeded way (see the module docstring)."""
 
+    outlines = True  # it claims to outline the target, as the clean maps (and TANet's) do: the joint
+    # tracker takes box sizes from it when trusted, so corruption is measured on that use too
+
     def __init__(self, clean: Any, kind: str, level: float, seed: int = 0, sequence: str = "",
                  noise_cell: int = 16) -> None:
         if kind not in LEVELS:
