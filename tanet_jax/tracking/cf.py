@@ -240,7 +240,7 @@ class CorrelationFilterTracker:
         i = best[1]
         response = responses[i, 0]
         colour = None
-        if self.colour is not None and self.p.colour_weight > 0:  # the scale from the filter alone; the position from both (Staple)
+        if self.colour is not None and self.p.colour_weight > 0:  # the position from both (Staple)
             colour = self.colour.respond(patches[i : i + 1])[0]
             response = (1 - self.p.colour_weight) * response + self.p.colour_weight * colour
         _, dy, dx, iy, ix = _peak(response)
