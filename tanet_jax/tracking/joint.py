@@ -182,6 +182,13 @@ class JointTracker:
         return self.checks >= self.p.trust_checks and self.agreed >= self.p.trust_level * self.checks
 
 
+def map_cell(shape: tuple[int, ...], center: np.ndarray, frame_size: tuple[int, int]) -> tuple[int, int]:
+    """(row, col) of the map cell (map of `shape`, any resolution) under a frame point (x, y)."""
+    mh, mw = shape[:2]
+    return (int(np.clip(center[1] / frame_size[1] * mh, 0, mh - 1)),
+            int(np.clip(center[0] / frame_size[0] * mw, 0, mw - 1)))
+
+
 def region_extent(attention: np.ndarray, center: np.ndarray, frame_size: tuple[int, int]) -> np.ndarray | None:
     """(w, h) in frame pixels of the map's region (>= half its peak) that covers a frame point, or None."""
     m = np.asarray(attention, np.float32)
@@ -189,8 +196,7 @@ def region_extent(attention: np.ndarray, center: np.ndarray, frame_size: tuple[i
     if peak <= 0:
         return None
     mh, mw = m.shape
-    col = int(np.clip(center[0] / frame_size[0] * mw, 0, mw - 1))
-    row = int(np.clip(center[1] / frame_size[1] * mh, 0, mh - 1))
+    row, col = map_cell(m.shape, center, frame_size)
     _, labels, stats, _ = cv2.connectedComponentsWithStats((m >= 0.5 * peak).astype(np.uint8), connectivity=8)
     label = labels[row, col]
     if label == 0:
@@ -201,7 +207,5 @@ def region_extent(attention: np.ndarray, center: np.ndarray, frame_size: tuple[i
 
 def map_at(attention: np.ndarray, center: np.ndarray, frame_size: tuple[int, int]) -> float:
     """The attention map's largest value within one map cell of a frame point (x, y)."""
-    mh, mw = attention.shape
-    col = int(np.clip(center[0] / frame_size[0] * mw, 0, mw - 1))
-    row = int(np.clip(center[1] / frame_size[1] * mh, 0, mh - 1))
+    row, col = map_cell(attention.shape, center, frame_size)
     return float(attention[max(row - 1, 0) : row + 2, max(col - 1, 0) : col + 2].max())
