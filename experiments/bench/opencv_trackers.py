@@ -16,7 +16,8 @@ A tracker that reports failure keeps its previous box for that frame. Sequences 
 are reused (--force tracks again).
 
 --starts N also tracks each sequence from N-1 jittered first boxes (tanet_jax.geometry.jitter_box,
-the same starts as `tracker_sweep.py --starts N`), saved as <seq>~start<j> under OUT/starts/, and prints each tracker's success AUC per sequence averaged over the N starts.
+the same starts as `tracker_sweep.py --starts N`), saved as <seq>~start<j> under OUT/starts/, and
+prints each tracker's success AUC per sequence averaged over the N starts.
 """
 
 from __future__ import annotations
