@@ -29,6 +29,17 @@ def resample_region(frame: np.ndarray, center: Sequence[float], size: Sequence[f
     return patch.astype(np.float32) / 255.0
 
 
+def region_inside(center: Sequence[float], size: Sequence[float], out: int, frame_size: tuple[int, int]) -> np.ndarray:
+    """(out, out) mask of `resample_region`'s pixels that sample inside the frame, so a model never
+    learns border-replicated pixels as the target (its output pixel u samples x = cx + (u/out - 1/2) w)."""
+    r = np.arange(out) / out - 0.5
+    xs = center[0] + r * size[0]
+    ys = center[1] + r * size[1]
+    inside_x = (xs >= 0) & (xs <= frame_size[0] - 1)
+    inside_y = (ys >= 0) & (ys <= frame_size[1] - 1)
+    return np.outer(inside_y, inside_x).astype(np.float32)
+
+
 def jitter_box(box: Sequence[float], seed: int, amount: float) -> np.ndarray:
     """Seed 0: the box; seed j > 0: its centre and size moved by up to `amount` of its size, so a
     tracker can be scored from several nearby starts (one start of a chaotic tracker is noisy)."""

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from tanet_jax.tracking.cf import CFParams, CorrelationFilterTracker
-from tanet_jax.tracking.colour import ColourModel, inside_frame
+from tanet_jax.geometry import region_inside
+from tanet_jax.tracking.colour import ColourModel
 
 W, PAD, CELL = 128, 2.0, 4
 
@@ -35,7 +36,7 @@ def test_colour_score_peaks_at_the_targets_shift_in_the_filters_layout():
 
 def test_pixels_outside_the_frame_are_not_learned():
     """A region half outside the frame: its border-replicated pixels must not become 'target'."""
-    mask = inside_frame(np.array([10.0, 50.0]), np.array([60.0, 60.0]), W, (200, 100))
+    mask = region_inside(np.array([10.0, 50.0]), np.array([60.0, 60.0]), W, (200, 100))
     assert mask[:, : W // 3].sum() == 0 and mask[:, W // 2 :].all()  # x < 0 is outside: the left third
     model = ColourModel(W, PAD, CELL)
     patch = patch_with_square(0, 0)

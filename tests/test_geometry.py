@@ -37,3 +37,17 @@ def test_iou_bound_and_centre_errors():
     np.testing.assert_allclose(geometry.rect_iou(a, b, bound=(10, 10))[1], 1.0)
     np.testing.assert_allclose(geometry.center_error(a, b), [5.0, 5.0])
     np.testing.assert_allclose(geometry.normalized_center_error(a, b), [0.5, 0.25])  # by the ground-truth size
+
+
+def test_region_inside_marks_exactly_the_pixels_resample_region_takes_from_the_frame():
+    """A horizontal ramp (value = x + 10): inside pixels carry their own x, border-replicated ones the edge's."""
+    w, h, out = 200, 100, 60
+    frame = np.repeat(np.repeat((np.arange(w) + 10).astype(np.uint8)[None, :, None], h, 0), 3, 2)
+    for centre in (np.array([10.3, 50.0]), np.array([190.6, 50.0])):  # half out on the left, then the right
+        size = np.array([60.0, 60.0])
+        patch = geometry.resample_region(frame, centre, size, out)[..., 0] * 255
+        inside = geometry.region_inside(centre, size, out, (w, h))
+        xs = centre[0] + (np.arange(out) / out - 0.5) * size[0]  # where each patch column samples
+        own = np.abs(patch - (xs + 10)[None, :]) < 0.5  # the pixel carries its own x: not replicated
+        assert inside.shape == (out, out) and 0 < inside.sum() < out * out
+        np.testing.assert_array_equal(inside.astype(bool), own)

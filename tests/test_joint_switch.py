@@ -184,3 +184,66 @@ def test_a_lookalike_of_the_first_frame_does_not_win_over_the_targets_recent_app
         outcome[margin] = out["box"][:2] + out["box"][2:] / 2
     np.testing.assert_allclose(outcome[0.0], C)  # the first frame's model alone follows the look-alike
     np.testing.assert_allclose(outcome[0.9], A)  # its colours say it is not the target seen lately
+
+
+class FaintMap(BlobMap):
+    """A map whose strongest place is weak (`level` < 1): it is not sure of anything."""
+
+    def __init__(self, position, level: float) -> None:
+        super().__init__(position)
+        self.level = level
+
+    def __call__(self, index, frame, previous) -> np.ndarray:
+        return super().__call__(index, frame, previous) * self.level
+
+
+class EqualColourLookalike(LookalikeLocal):
+    """A look-alike at C that the first frame's model and the colours both prefer (person11, frame 143)."""
+
+    def search(self, frame, center, size) -> SearchResult:
+        r = super().search(frame, center, size)
+        return SearchResult(r.box, r.confidence, 0.8)
+
+
+def test_a_faint_map_cannot_lead_the_tracker_to_a_lookalike():
+    outcome = {}
+    for floor in (0.0, 0.25):
+        attention = FaintMap(lambda i: C, level=0.19)
+        tracker = JointTracker(EqualColourLookalike(), attention, JointParams(every=0, map_floor=floor))
+        frame = np.zeros((100, 100, 3), np.uint8)
+        tracker.initialize(frame, np.concatenate([A - SIZE / 2, SIZE]))
+        tracker.confidence = 0.1  # global search fires
+        out = tracker.track(frame)
+        assert out["global_search"]
+        outcome[floor] = out["box"][:2] + out["box"][2:] / 2
+    np.testing.assert_allclose(outcome[0.0], C, atol=1e-3)  # everything prefers C; the map's 0.19 there is enough
+    np.testing.assert_allclose(outcome[0.25], A)  # a map under the floor is no evidence: stay
+    # a map that is sure (1.0 at C) still leads the tracker there with the floor on
+    tracker = JointTracker(EqualColourLookalike(), BlobMap(lambda i: C), JointParams(every=0, map_floor=0.25))
+    frame = np.zeros((100, 100, 3), np.uint8)
+    tracker.initialize(frame, np.concatenate([A - SIZE / 2, SIZE]))
+    tracker.confidence = 0.1
+    out = tracker.track(frame)
+    np.testing.assert_allclose(out["box"][:2] + out["box"][2:] / 2, C, atol=1e-3)
+
+
+def centres_over_time(attention: BlobMap, centre_rate: float, frames: int = 21) -> list[np.ndarray]:
+    params = JointParams(every=5, trust_checks=2, trust_level=0.9, size_rate=0.0, centre_rate=centre_rate)
+    tracker = JointTracker(SizedLocal(), attention, params)
+    frame = np.zeros((100, 100, 3), np.uint8)
+    tracker.initialize(frame, np.concatenate([A - SIZE / 2, SIZE]))
+    return [(lambda b: b[:2] + b[2:] / 2)(tracker.track(frame)["box"]) for _ in range(1, frames)]
+
+
+def test_a_trusted_outlining_map_moves_the_centre_gradually_towards_its_region():
+    offset = np.array([3.0, 0.0])  # the region is centred 3 px right of the tracked box
+    centres = centres_over_time(OutliningMap(lambda i: A + offset, side=10), centre_rate=0.5)
+    np.testing.assert_allclose(centres[13], A)  # frame 14: trust was earned at the checks of frames 5, 10
+    np.testing.assert_allclose(centres[14], A + 0.5 * offset)  # frame 15: half-way to the region's centre
+    np.testing.assert_allclose(centres[18], centres[14])  # only on checks
+    np.testing.assert_allclose(centres[19], A + 0.75 * offset)  # frame 20: half of what is left
+    kept = centres_over_time(OutliningMap(lambda i: A + offset, side=10), centre_rate=0.0)
+    assert all(np.allclose(c, A) for c in kept)
+    plain = OutliningMap(lambda i: A + offset, side=10)
+    plain.outlines = False  # a map of centres only: not used to place the box
+    assert all(np.allclose(c, A) for c in centres_over_time(plain, centre_rate=0.5))

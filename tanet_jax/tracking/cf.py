@@ -22,8 +22,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from tanet_jax.geometry import box_center, box_from_center, resample_region
-from tanet_jax.tracking.colour import ColourModel, inside_frame
+from tanet_jax.geometry import box_center, box_from_center, region_inside, resample_region
+from tanet_jax.tracking.colour import ColourModel
 from tanet_jax.tracking.features import features
 from tanet_jax.tracking.protocol import SearchResult
 from tanet_jax.tracking.scale import ScaleFilter
@@ -172,7 +172,7 @@ class CorrelationFilterTracker:
         region = self.size * (1 + self.p.padding)
         patch = resample_region(frame, box_center(box), region, self.p.window)
         if self.colour is not None:
-            self.colour.learn(patch, inside_frame(box_center(box), region, self.p.window, self.frame_size),
+            self.colour.learn(patch, region_inside(box_center(box), region, self.p.window, self.frame_size),
                               rate=1.0 if self.model is None else None)
         xf = spectrum(jnp.asarray(patch), self.window, self.p.cell, self.p.orientations, self.p.color)
         if self.p.solver == "dcf":

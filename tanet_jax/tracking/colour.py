@@ -112,11 +112,3 @@ class ColourModel:
     def respond(self, patches: np.ndarray) -> np.ndarray:
         """(S, n, n) colour scores of target-sized windows, aligned with the filter's responses."""
         return np.asarray(colour_response(jnp.asarray(patches), self.hists, self.bins, self.cell, self.box))
-
-
-def inside_frame(center: np.ndarray, size: np.ndarray, out: int, frame_size: tuple[int, int]) -> np.ndarray:
-    """(out, out) mask of the resampled region's pixels that come from inside the frame."""
-    r = (np.arange(out) + 0.5) / out - 0.5
-    xs = center[0] + r * size[0]
-    ys = center[1] + r * size[1]
-    return np.outer((ys >= 0) & (ys < frame_size[1]), (xs >= 0) & (xs < frame_size[0])).astype(np.float32)

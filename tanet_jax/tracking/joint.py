@@ -43,6 +43,11 @@ class JointParams:
     # (SearchResult.recent: the colour model, learned on confident frames; 0: off), so a look-alike of
     # the first frame cannot win over the target after its appearance has changed
     recent_margin: float = 0.9  # chosen on ../shared/data/dev + synthetic (tracking.md)
+    # ... and the map's own value there at least this (its scale is a probability for TANet and the
+    # ground truth, a fraction of the first frame's peak for correlation): a weak map's strongest
+    # place is no evidence that the target is there (0: off). Chosen on ../shared/data/dev + synthetic
+    # (3 starts; tracking.md): 0.25 (0.5 ties with TANet, costs 0.01 with correlation)
+    map_floor: float = 0.25
     # A map that agreed with the tracker on at least `trust_level` of `trust_checks` or more periodic
     # checks (frames tracked confidently) is trusted: when it clearly disagrees with the local result
     # (its value there at most `trust_contrast` times its value at a candidate, which is at least
@@ -60,6 +65,9 @@ class JointParams:
     # map's region at the tracked centre (0: off). Gradual: a jump in size mismatches the filter.
     # Chosen on ../shared/data/dev plus 12 synthetic videos with ground-truth maps (3 starts).
     size_rate: float = 0.7
+    # ... and move its centre this far towards that region's centre (0: off). Chosen with ground-truth
+    # maps on ../shared/data/dev + synthetic (3 starts), checked with the synthetic TANet (no change)
+    centre_rate: float = 1.0
 
 
 class JointTracker:
@@ -130,7 +138,7 @@ class JointTracker:
                 else:  # a periodic check with a trusted map: only a clear disagreement may switch
                     continue
                 if (score > max(bar, result.confidence * margin) and r.confidence >= accept * ref
-                        and there >= self.p.map_margin * local_map
+                        and there >= self.p.map_margin * local_map and there >= self.p.map_floor
                         and not r.recent < self.p.recent_margin * result.recent):  # NaN: no objection
                     best_box, best_raw, bar = r.box, r.confidence, score
         switched = best_box is not result.box
@@ -138,8 +146,8 @@ class JointTracker:
             self.quiet_until = self.index + 1 + self.p.cooldown
         if checking and attention is not None and not switched and result.confidence >= self.p.accept * ref:
             self.calibrate(attention, result.box, (w, h))
-            if self.p.size_rate > 0 and trusted_map and getattr(self.attention, "outlines", False):
-                best_box = self.resize_to_map(attention, best_box, (w, h))
+            if (self.p.size_rate > 0 or self.p.centre_rate > 0) and trusted_map and getattr(self.attention, "outlines", False):
+                best_box = self.fit_to_map(attention, best_box, (w, h))
         best_box = keep_inside(np.asarray(best_box, np.float64), w, h)
         best_conf = best_raw / ref
         if best_conf >= self.p.update_threshold and outside_fraction(best_box, w, h) <= self.p.max_outside:
@@ -162,16 +170,19 @@ class JointTracker:
         self.checks += 1
         self.agreed += int(map_at(attention, box_center(box), frame_size) >= 0.5 * peak)
 
-    def resize_to_map(self, attention: np.ndarray, box: np.ndarray, frame_size: tuple[int, int]) -> np.ndarray:
-        """The box with its size moved `size_rate` of the way (in log) to the map region's extent at
-        its centre; unchanged where no region covers the centre or its extent is not within 2x."""
-        extent = region_extent(attention, box_center(box), frame_size)
-        if extent is None:
+    def fit_to_map(self, attention: np.ndarray, box: np.ndarray, frame_size: tuple[int, int]) -> np.ndarray:
+        """The box with its size moved `size_rate` of the way (in log) to the extent of the map's
+        region at its centre, and its centre `centre_rate` of the way to that region's centre;
+        unchanged where no region covers the centre or its extent is not within 2x."""
+        region = map_region(attention, box_center(box), frame_size)
+        if region is None:
             return box
+        centre, extent = region[:2], region[2:]
         ratio = extent / np.asarray(box[2:], np.float64)
         if np.any(ratio < 0.5) or np.any(ratio > 2.0):
             return box
-        return box_from_center(box_center(box), box[2:] * ratio**self.p.size_rate)
+        here = box_center(box)
+        return box_from_center(here + self.p.centre_rate * (centre - here), box[2:] * ratio**self.p.size_rate)
 
     def map_distrusted(self) -> bool:
         """The map has disagreed with confident tracking too often to be used."""
@@ -189,8 +200,9 @@ def map_cell(shape: tuple[int, ...], center: np.ndarray, frame_size: tuple[int, 
             int(np.clip(center[0] / frame_size[0] * mw, 0, mw - 1)))
 
 
-def region_extent(attention: np.ndarray, center: np.ndarray, frame_size: tuple[int, int]) -> np.ndarray | None:
-    """(w, h) in frame pixels of the map's region (>= half its peak) that covers a frame point, or None."""
+def map_region(attention: np.ndarray, center: np.ndarray, frame_size: tuple[int, int]) -> np.ndarray | None:
+    """(cx, cy, w, h) in frame pixels of the bounding box of the map's region (>= half its peak)
+    that covers a frame point, or None."""
     m = np.asarray(attention, np.float32)
     peak = float(m.max())
     if peak <= 0:
@@ -201,8 +213,9 @@ def region_extent(attention: np.ndarray, center: np.ndarray, frame_size: tuple[i
     label = labels[row, col]
     if label == 0:
         return None
-    return np.array([stats[label, cv2.CC_STAT_WIDTH] * frame_size[0] / mw,
-                     stats[label, cv2.CC_STAT_HEIGHT] * frame_size[1] / mh], np.float64)
+    sx, sy = frame_size[0] / mw, frame_size[1] / mh
+    x, y, bw, bh = (stats[label, k] for k in (cv2.CC_STAT_LEFT, cv2.CC_STAT_TOP, cv2.CC_STAT_WIDTH, cv2.CC_STAT_HEIGHT))
+    return np.array([(x + bw / 2) * sx, (y + bh / 2) * sy, bw * sx, bh * sy], np.float64)
 
 
 def map_at(attention: np.ndarray, center: np.ndarray, frame_size: tuple[int, int]) -> float:
