@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tanet_jax.tracking.cf import CFParams, CorrelationFilterTracker
 from tanet_jax.geometry import region_inside
+from tanet_jax.tracking.cf import CFParams, CorrelationFilterTracker
 from tanet_jax.tracking.colour import ColourModel
 
 W, PAD, CELL = 128, 2.0, 4

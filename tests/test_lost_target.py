@@ -8,7 +8,7 @@ from tanet_jax.data.synthetic import SyntheticSpec, make_video
 from tanet_jax.evaluation import metrics
 from tanet_jax.tracking import build
 from tanet_jax.geometry import keep_inside, outside_fraction
-from tanet_jax.tracking.redetect import CorrelationAttention
+from tanet_jax.tracking.redetect import CorrelationAttention, RedetectParams
 from tanet_jax.tracking.run import run_sequence
 
 SPEC = SyntheticSpec(num_videos=1, num_frames=40, height=180, width=240, seed=3)
@@ -113,3 +113,24 @@ def test_nothing_is_learned_from_a_box_mostly_outside_the_frame():
     assert 0 <= out["box"][0] + out["box"][2] / 2 <= w
     for box in learned:
         assert outside_fraction(box, w, h) <= tracker.p.max_outside
+
+
+def test_correlation_map_keeps_its_scale_while_it_learns():
+    """Learning changes the detector's response scale (here 2x over 40 frames); measured against the
+    first frame's peak, the clipped map became a plateau of 1s (39% of it at least half: every place
+    would look like the target). It must stay one peak, on the target."""
+    video = find_video({"illumination"}, {"jump", "out_of_view", "occlusion", "distractors"})
+    frames, boxes = video["frames"], video["boxes"].astype(float)
+    attention = CorrelationAttention(RedetectParams(learn_every=1, learning_rate=0.05))
+    attention.start(frames[0], boxes[0])
+    first = attention.peak
+    for i in range(1, len(frames)):
+        attention.learn(frames[i], boxes[i])
+    raw = float(np.asarray(attention.response(frames[-1])).max())
+    assert raw > 1.5 * first  # the scale did change while it learned
+    m = attention(len(frames) - 1, frames[-1], frames[-2])
+    assert m.max() > 0.8 and (m >= 0.99).sum() <= 3 and (m >= 0.5).mean() < 0.05
+    iy, ix = np.unravel_index(int(np.argmax(m)), m.shape)
+    peak = np.array([(ix + 0.5) * SPEC.width / m.shape[1], (iy + 0.5) * SPEC.height / m.shape[0]])
+    centre = boxes[-1, :2] + boxes[-1, 2:] / 2
+    assert np.linalg.norm(peak - centre) < 0.5 * boxes[-1, 2:].max()

@@ -2,7 +2,7 @@
 
 A background-aware correlation filter is trained on the whole (downscaled) first frame: the
 target is the positive, every other place of the frame, look-alikes included, a negative. Its
-response over a later frame, relative to its response at initialisation, is an attention map in
+response over a later frame, relative to its peak on the last frame it learned from, is an attention map in
 [0, 1] like TANet's, so the joint tracker's candidates, verification and switch are the same code
 for every provider. The model also learns, slowly, from frames the tracker was sure of.
 It is the baseline a learned attention must beat (long-term trackers re-detect the same way:
@@ -125,7 +125,11 @@ class CorrelationAttention:
         r = self.p.learning_rate
         self.model = (1 - r) * self.model + r * self._spectrum(frame, box)
         self._solve()
+        # the blended model's responses grow (4x over 400 frames of basketball): measured against the
+        # first frame's peak, the map would saturate at 1 everywhere; keep it relative to this frame's
+        self.peak = max(float(np.asarray(self.response(frame)).max()), 1e-6)
 
     def __call__(self, index: int, frame: np.ndarray, previous: np.ndarray) -> np.ndarray:
-        """The map over the frame: the response relative to the first frame's peak, in [0, 1]."""
+        """The map over the frame: the response relative to its peak on the last frame it learned
+        from (the first at the start), in [0, 1]."""
         return np.clip(np.asarray(self.response(frame)) / self.peak, 0.0, 1.0)
