@@ -46,7 +46,8 @@ class JointParams:
     # ... and the map's own value there at least this (its scale is a probability for TANet and the
     # ground truth, a fraction of the first frame's peak for correlation): a weak map's strongest
     # place is no evidence that the target is there (0: off). Chosen on ../shared/data/dev + synthetic
-    # (3 starts; tracking.md): 0.25 (0.5 ties with TANet, costs 0.01 with correlation)
+    # (3 starts; tracking.md): 0.25 and 0.5 tie; 0 let the synthetic TANet's faint map (peak 0.19)
+    # lead the tracker to a look-alike on person11
     map_floor: float = 0.25
     # A map that agreed with the tracker on at least `trust_level` of `trust_checks` or more periodic
     # checks (frames tracked confidently) is trusted: when it clearly disagrees with the local result
