@@ -247,3 +247,28 @@ def test_a_trusted_outlining_map_moves_the_centre_gradually_towards_its_region()
     plain = OutliningMap(lambda i: A + offset, side=10)
     plain.outlines = False  # a map of centres only: not used to place the box
     assert all(np.allclose(c, A) for c in centres_over_time(plain, centre_rate=0.5))
+
+
+class BroadMap(BlobMap):
+    """A map high over a 60x60 part of the frame around A: it 'agrees' wherever the tracker is."""
+
+    def __call__(self, index, frame, previous) -> np.ndarray:
+        self.calls.append(index)
+        m = np.zeros((100, 100), np.float32)
+        m[:60, :60] = 1.0
+        return m
+
+
+def test_only_a_specific_map_earns_trust():
+    frame = np.zeros((100, 100, 3), np.uint8)
+    state = {}
+    for name, attention in (("broad", BroadMap(lambda i: A)), ("specific", BlobMap(lambda i: A))):
+        for spread in (0.0, 3.0):
+            tracker = JointTracker(ScriptedLocal(), attention, JointParams(every=5, trust_checks=2, agree_spread=spread))
+            tracker.initialize(frame, np.concatenate([A - SIZE / 2, SIZE]))
+            for _ in range(11):
+                tracker.track(frame)
+            state[name, spread] = (tracker.map_trusted(), tracker.map_distrusted())
+    assert state["broad", 0.0] == (True, False)  # 36 box areas at its peak, and still 'agreeing'
+    assert state["broad", 3.0] == (False, True)  # not evidence: never trusted, then not used
+    assert state["specific", 0.0] == state["specific", 3.0] == (True, False)  # one box area: trusted
