@@ -44,7 +44,7 @@ class JointParams:
     # the first frame cannot win over the target after its appearance has changed
     recent_margin: float = 0.9  # chosen on ../shared/data/dev + synthetic (tracking.md)
     # ... and the map's own value there at least this (its scale is a probability for TANet and the
-    # ground truth, a fraction of the first frame's peak for correlation): a weak map's strongest
+    # ground truth, a fraction of its latest peak for correlation): a weak map's strongest
     # place is no evidence that the target is there (0: off). Chosen on ../shared/data/dev + synthetic
     # (3 starts; tracking.md): 0.25 and 0.5 tie; 0 let the synthetic TANet's faint map (peak 0.19)
     # lead the tracker to a look-alike on person11
@@ -152,7 +152,8 @@ class JointTracker:
             self.quiet_until = self.index + 1 + self.p.cooldown
         if checking and attention is not None and not switched and result.confidence >= self.p.accept * ref:
             self.calibrate(attention, result.box, (w, h))
-            if (self.p.size_rate > 0 or self.p.centre_rate > 0) and trusted_map and getattr(self.attention, "outlines", False):
+            places = self.p.size_rate > 0 or self.p.centre_rate > 0
+            if places and trusted_map and getattr(self.attention, "outlines", False):
                 best_box = self.fit_to_map(attention, best_box, (w, h))
         best_box = keep_inside(np.asarray(best_box, np.float64), w, h)
         best_conf = best_raw / ref
