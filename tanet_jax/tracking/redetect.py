@@ -110,8 +110,12 @@ class CorrelationAttention:
         self.mask = jnp.asarray(((ry[:, None] <= th) & (rx[None, :] <= tw)).astype(np.float32))
         self.model = self._spectrum(frame, box)
         self._solve()
-        self.peak = max(float(np.asarray(self.response(frame)).max()), 1e-6)
+        self._measure_peak(frame)
         self.confident_seen = 0
+
+    def _measure_peak(self, frame: np.ndarray) -> None:
+        """The map's scale: the detector's peak response on a frame it has just learned from."""
+        self.peak = max(float(np.asarray(self.response(frame)).max()), 1e-6)
 
     def response(self, frame: np.ndarray) -> jax.Array:
         """The detector's raw response over the frame's grid."""
@@ -127,7 +131,7 @@ class CorrelationAttention:
         self._solve()
         # the blended model's responses grow (4x over 400 frames of basketball): measured against the
         # first frame's peak, the map would saturate at 1 everywhere; keep it relative to this frame's
-        self.peak = max(float(np.asarray(self.response(frame)).max()), 1e-6)
+        self._measure_peak(frame)
 
     def __call__(self, index: int, frame: np.ndarray, previous: np.ndarray) -> np.ndarray:
         """The map over the frame: the response relative to its peak on the last frame it learned
