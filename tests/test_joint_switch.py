@@ -137,12 +137,17 @@ class OutliningMap(BlobMap):
         return m
 
 
-def sizes_over_time(attention: BlobMap, size_rate: float, frames: int = 21) -> list[np.ndarray]:
-    params = JointParams(every=5, trust_checks=2, trust_level=0.9, size_rate=size_rate)
+def boxes_over_time(attention: BlobMap, frames: int = 21, **placing) -> list[np.ndarray]:
+    """Boxes of frames 1..frames-1, checked every 5 frames, trusted after 2 agreeing checks."""
+    params = JointParams(every=5, trust_checks=2, trust_level=0.9, **placing)
     tracker = JointTracker(SizedLocal(), attention, params)
     frame = np.zeros((100, 100, 3), np.uint8)
     tracker.initialize(frame, np.concatenate([A - SIZE / 2, SIZE]))
-    return [tracker.track(frame)["box"][2:] for _ in range(1, frames)]
+    return [tracker.track(frame)["box"] for _ in range(1, frames)]
+
+
+def sizes_over_time(attention: BlobMap, size_rate: float) -> list[np.ndarray]:
+    return [b[2:] for b in boxes_over_time(attention, size_rate=size_rate)]
 
 
 def test_a_trusted_outlining_map_moves_the_size_gradually_towards_its_extent():
@@ -172,16 +177,21 @@ class LookalikeLocal(ScriptedLocal):
         return SearchResult(np.concatenate([c - SIZE / 2, SIZE]), 1.0 if at_c else 0.2, 0.4 if at_c else 0.8)
 
 
+def centre_after_global_search(local: ScriptedLocal, attention: BlobMap, params: JointParams) -> np.ndarray:
+    """The box's centre after one frame tracked from A when global search fires."""
+    tracker = JointTracker(local, attention, params)
+    frame = np.zeros((100, 100, 3), np.uint8)
+    tracker.initialize(frame, np.concatenate([A - SIZE / 2, SIZE]))
+    tracker.confidence = 0.1  # as after a frame of low confidence: global search fires
+    out = tracker.track(frame)
+    assert out["global_search"]
+    return out["box"][:2] + out["box"][2:] / 2
+
+
 def test_a_lookalike_of_the_first_frame_does_not_win_over_the_targets_recent_appearance():
-    outcome = {}
-    for margin in (0.0, 0.9):
-        tracker = JointTracker(LookalikeLocal(), BlobMap(lambda i: C), JointParams(every=0, recent_margin=margin))
-        frame = np.zeros((100, 100, 3), np.uint8)
-        tracker.initialize(frame, np.concatenate([A - SIZE / 2, SIZE]))
-        tracker.confidence = 0.1  # as after a frame of low confidence: global search fires
-        out = tracker.track(frame)
-        assert out["global_search"]
-        outcome[margin] = out["box"][:2] + out["box"][2:] / 2
+    outcome = {margin: centre_after_global_search(LookalikeLocal(), BlobMap(lambda i: C),
+                                                  JointParams(every=0, recent_margin=margin))
+               for margin in (0.0, 0.9)}
     np.testing.assert_allclose(outcome[0.0], C)  # the first frame's model alone follows the look-alike
     np.testing.assert_allclose(outcome[0.9], A)  # its colours say it is not the target seen lately
 
@@ -206,33 +216,19 @@ class EqualColourLookalike(LookalikeLocal):
 
 
 def test_a_faint_map_cannot_lead_the_tracker_to_a_lookalike():
-    outcome = {}
-    for floor in (0.0, 0.25):
-        attention = FaintMap(lambda i: C, level=0.19)
-        tracker = JointTracker(EqualColourLookalike(), attention, JointParams(every=0, map_floor=floor))
-        frame = np.zeros((100, 100, 3), np.uint8)
-        tracker.initialize(frame, np.concatenate([A - SIZE / 2, SIZE]))
-        tracker.confidence = 0.1  # global search fires
-        out = tracker.track(frame)
-        assert out["global_search"]
-        outcome[floor] = out["box"][:2] + out["box"][2:] / 2
+    outcome = {floor: centre_after_global_search(EqualColourLookalike(), FaintMap(lambda i: C, level=0.19),
+                                                 JointParams(every=0, map_floor=floor))
+               for floor in (0.0, 0.25)}
     np.testing.assert_allclose(outcome[0.0], C, atol=1e-3)  # everything prefers C; the map's 0.19 there is enough
     np.testing.assert_allclose(outcome[0.25], A)  # a map under the floor is no evidence: stay
     # a map that is sure (1.0 at C) still leads the tracker there with the floor on
-    tracker = JointTracker(EqualColourLookalike(), BlobMap(lambda i: C), JointParams(every=0, map_floor=0.25))
-    frame = np.zeros((100, 100, 3), np.uint8)
-    tracker.initialize(frame, np.concatenate([A - SIZE / 2, SIZE]))
-    tracker.confidence = 0.1
-    out = tracker.track(frame)
-    np.testing.assert_allclose(out["box"][:2] + out["box"][2:] / 2, C, atol=1e-3)
+    sure = centre_after_global_search(EqualColourLookalike(), BlobMap(lambda i: C),
+                                      JointParams(every=0, map_floor=0.25))
+    np.testing.assert_allclose(sure, C, atol=1e-3)
 
 
-def centres_over_time(attention: BlobMap, centre_rate: float, frames: int = 21) -> list[np.ndarray]:
-    params = JointParams(every=5, trust_checks=2, trust_level=0.9, size_rate=0.0, centre_rate=centre_rate)
-    tracker = JointTracker(SizedLocal(), attention, params)
-    frame = np.zeros((100, 100, 3), np.uint8)
-    tracker.initialize(frame, np.concatenate([A - SIZE / 2, SIZE]))
-    return [(lambda b: b[:2] + b[2:] / 2)(tracker.track(frame)["box"]) for _ in range(1, frames)]
+def centres_over_time(attention: BlobMap, centre_rate: float) -> list[np.ndarray]:
+    return [b[:2] + b[2:] / 2 for b in boxes_over_time(attention, size_rate=0.0, centre_rate=centre_rate)]
 
 
 def test_a_trusted_outlining_map_moves_the_centre_gradually_towards_its_region():
@@ -264,7 +260,8 @@ def test_only_a_specific_map_earns_trust():
     state = {}
     for name, attention in (("broad", BroadMap(lambda i: A)), ("specific", BlobMap(lambda i: A))):
         for spread in (0.0, 3.0):
-            tracker = JointTracker(ScriptedLocal(), attention, JointParams(every=5, trust_checks=2, agree_spread=spread))
+            params = JointParams(every=5, trust_checks=2, agree_spread=spread)
+            tracker = JointTracker(ScriptedLocal(), attention, params)
             tracker.initialize(frame, np.concatenate([A - SIZE / 2, SIZE]))
             for _ in range(11):
                 tracker.track(frame)
