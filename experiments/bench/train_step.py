@@ -27,7 +27,7 @@ import time
 import jax
 import numpy as np
 
-from timing import best_time  # the sibling module: python puts the script's folder on sys.path
+from timing import best_time, channels_last_  # the sibling module: python puts the script's folder on sys.path
 
 WEIGHTS = {"appearance": 1 / 5, "motion": 4 / 15, "generator": 8 / 15}
 
@@ -43,7 +43,7 @@ def torch_steps(config, batch: dict[str, np.ndarray], tuned: bool = False):
     dapp = R.randomize_(R.AppearanceD(config), 1).train()
     dmot = R.randomize_(R.MotionD(config), 2).train()
     if tuned and torch.cuda.is_available():
-        gen, dapp, dmot = (m.to(memory_format=torch.channels_last) for m in (gen, dapp, dmot))
+        gen, dapp, dmot = (channels_last_(m) for m in (gen, dapp, dmot))
     opts = {k: torch.optim.Adagrad(m.parameters(), lr=1e-4) for k, m in
             (("generator", gen), ("appearance", dapp), ("motion", dmot))}
     frames = torch.from_numpy(batch["frames"]).float().div(255).permute(0, 1, 4, 2, 3)  # B,4,3,H,W
@@ -109,7 +109,7 @@ def main() -> None:
         runs, first = jax_steps(cfg, batch)
         ours[name] = {k: best_time(run, args.repeats) for k, run in runs.items()}
         print(f"  ours {name}: first call (compile + run) " + ", ".join(f"{k} {v:.1f} s" for k, v in first.items())
-              + f"; total {sum(first.values()):.1f} s")
+              + f"; total {sum(first.values()):.1f} s; then " + ", ".join(f"{k} {v * 1e3:.1f} ms" for k, v in ours[name].items()))
     refs = {}
     if not args.ours_only:
         import torch
