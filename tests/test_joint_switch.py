@@ -269,3 +269,33 @@ def test_only_a_specific_map_earns_trust():
     assert state["broad", 0.0] == (True, False)  # 36 box areas at its peak, and still 'agreeing'
     assert state["broad", 3.0] == (False, True)  # not evidence: never trusted, then not used
     assert state["specific", 0.0] == state["specific", 3.0] == (True, False)  # one box area: trusted
+
+
+class TwoBlobMap(BlobMap):
+    """The map is sure of B (1.0) and less of a look-alike at C (0.8)."""
+
+    def __call__(self, index, frame, previous) -> np.ndarray:
+        self.calls.append(index)
+        m = np.zeros((100, 100), np.float32)
+        for (x, y), level in ((B, 1.0), (C, 0.8)):
+            m[int(y) - 5 : int(y) + 5, int(x) - 5 : int(x) + 5] = level
+        return m
+
+
+class NearTieLocal(ScriptedLocal):
+    """The first frame's model prefers the look-alike at C a little (1.0) over the target at B (0.9);
+    the colours cannot tell them apart; the local result at A is lost (0.2)."""
+
+    def search(self, frame, center, size) -> SearchResult:
+        c = np.asarray(center, float)
+        conf = 1.0 if np.linalg.norm(c - C) < 3 else 0.9 if np.linalg.norm(c - B) < 3 else 0.2
+        return SearchResult(np.concatenate([c - SIZE / 2, SIZE]), conf, 0.8)
+
+
+def test_of_two_candidates_that_pass_the_map_breaks_a_near_tie():
+    """person11, frame 123: the filter preferred a look-alike (0.231 vs 0.210) that the map did not
+    (0.81 vs 1.00); ranked by the filter alone the tracker followed the look-alike."""
+    outcome = {w: centre_after_global_search(NearTieLocal(), TwoBlobMap(lambda i: B), JointParams(every=0, map_weight=w))
+               for w in (0.0, 1.0)}
+    np.testing.assert_allclose(outcome[0.0], C, atol=1e-3)  # the filter's favourite
+    np.testing.assert_allclose(outcome[1.0], B, atol=1e-3)  # the map's: 0.9 x 1.0 over 1.0 x 0.8

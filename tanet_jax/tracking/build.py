@@ -12,16 +12,18 @@ import numpy as np
 from tanet_jax.tracking.attention import AttentionProvider, GroundTruthAttention, NoAttention, TanetAttention
 from tanet_jax.tracking.cf import CFParams, CorrelationFilterTracker
 from tanet_jax.tracking.joint import JointParams, JointTracker
-from tanet_jax.tracking.redetect import CorrelationAttention
+from tanet_jax.tracking.redetect import CorrelationAttention, RedetectParams
 
 # Attention sources a user can name; "groundtruth" is an upper bound (it reads the annotations).
 ATTENTIONS = ("none", "correlation", "groundtruth", "tanet")
 
 
 def default_config() -> ml_collections.ConfigDict:
-    """The tracker's settings as data: `local` (the correlation filter) and `joint` (the switch)."""
+    """The tracker's settings as data: `local` (the correlation filter), `joint` (the switch) and
+    `redetect` (the correlation attention's whole-frame detector)."""
     return ml_collections.ConfigDict({"local": dataclasses.asdict(CFParams()),
-                                      "joint": dataclasses.asdict(JointParams())})
+                                      "joint": dataclasses.asdict(JointParams()),
+                                      "redetect": dataclasses.asdict(RedetectParams())})
 
 
 def _params(cls: type, values: Mapping[str, Any] | None, section: str) -> Any:
@@ -45,13 +47,19 @@ def joint_params(config: Mapping[str, Any] | None = None) -> JointParams:
     return _params(JointParams, (config or {}).get("joint"), "joint")
 
 
+def redetect_params(config: Mapping[str, Any] | None = None) -> RedetectParams:
+    """The correlation attention's params from config['redetect'] (absent in older configs: defaults)."""
+    return _params(RedetectParams, (config or {}).get("redetect"), "redetect")
+
+
 def make_attention(name: str, local: CorrelationFilterTracker, *, boxes: np.ndarray | None = None,
-                   absent: np.ndarray | None = None, predictor: Any = None) -> AttentionProvider:
+                   absent: np.ndarray | None = None, predictor: Any = None,
+                   redetect: RedetectParams = RedetectParams()) -> AttentionProvider:
     """The provider called `name`; groundtruth needs the boxes, tanet a predictor."""
     if name == "none":
         return NoAttention()
     if name == "correlation":
-        return CorrelationAttention(orientations=local.p.orientations, color=local.p.color)
+        return CorrelationAttention(redetect, orientations=local.p.orientations, color=local.p.color)
     if name == "groundtruth":
         if boxes is None:
             raise ValueError("attention 'groundtruth' needs the sequence's ground-truth boxes")
@@ -68,5 +76,6 @@ def make_tracker(config: Mapping[str, Any] | None = None, attention: str = "none
                  predictor: Any = None) -> JointTracker:
     """A fresh joint tracker (one per sequence): `attention='none'` is the local tracker alone."""
     local = CorrelationFilterTracker(local_params(config))
-    provider = make_attention(attention, local, boxes=boxes, absent=absent, predictor=predictor)
+    provider = make_attention(attention, local, boxes=boxes, absent=absent, predictor=predictor,
+                              redetect=redetect_params(config))
     return JointTracker(local, provider, joint_params(config))
