@@ -9,5 +9,6 @@ from tanet_jax.tracking.build import default_config
 
 
 def get_config():
-    """Every tracker setting: `local` (the local tracker) and `joint` (the local-global switch)."""
+    """Every tracker setting: `local` (the local tracker), `joint` (the local-global switch) and
+    `redetect` (the correlation attention's whole-frame detector)."""
     return default_config()
