@@ -31,10 +31,11 @@ class RedetectParams:
     target_cells: float = 5.0  # the target's mean side in feature cells at the search scale
     cell: int = 4
     max_upscale: float = 1.0  # never enlarge the frame
-    # at most this many cells over the frame (tiny targets get fewer cells each). 12288 left a 21x12 px
-    # target of a 1280x720 frame 2.4x1.4 cells, and the map's peak fell on it in 7% of truck4_2's
-    # frames (67% with 49152). Chosen on ../shared/data/dev + 12 synthetic videos (tracking.md)
-    max_cells: int = 49152
+    # at most this many cells over the frame (tiny targets get fewer cells each). 12288 leaves a 21x12 px
+    # target of a 1280x720 frame 2.4x1.4 cells: the map's peak fell on truck4_2 in 2% of its frames,
+    # 42% with 49152, at 4.4x the time per map (12 -> 54 ms; experiments/bench/redetect_quality.py).
+    # Tracking on ../shared/data/dev + synthetic was the same with either (3 starts): the cheaper one
+    max_cells: int = 12288
     lam: float = 1e-2
     sigma: float = 0.6  # label width, cells
     admm_iterations: int = 2
