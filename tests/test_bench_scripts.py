@@ -1,5 +1,5 @@
 """The tracking benchmark scripts (experiments/bench: tracker_sweep, attention_corruption,
-tracker_speed, confidence_roc) on tiny synthetic input: their logic on hand-made numbers, and
+tracker_speed, confidence_roc, redetect_quality) on tiny synthetic input: their logic on hand-made numbers, and
 each script end to end on a 2-video, few-frame OTB export (seconds)."""
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ sys.path.insert(0, str(BENCH))
 
 import attention_corruption as ac  # noqa: E402
 import confidence_roc as roc  # noqa: E402
+import redetect_quality as rq  # noqa: E402
 import tracker_speed as speed  # noqa: E402
 import tracker_sweep as sweep  # noqa: E402
 from tracking_common import BenchError, code_digest, run_main  # noqa: E402
@@ -252,3 +253,36 @@ def test_speed_frames_and_report(otb_root, tmp_path):
     assert (tmp_path / "tracker_speed.md").is_file() and (tmp_path / "tracker_speed.json").is_file()
     with pytest.raises(BenchError):
         speed.parse_size("1280by720")
+
+
+# ------------------------------------------------------------------------- redetect_quality
+
+
+def test_redetect_scores_on_hand_made_maps():
+    box = np.array([20.0, 10.0, 10.0, 10.0])  # centre (25, 15) in a 100x50 frame
+    m = np.zeros((50, 100), np.float32)
+    m[12:18, 22:28] = 1.0  # on the target, 0.36 box areas
+    s = rq.score_map(m, box, (100, 50))
+    assert s["peak_in_box"] == 1.0 and s["target_at_half_peak"] == 1.0 and s["area_at_half_peak"] == pytest.approx(0.36)
+    m[:, 60:] = 0.6  # a plateau elsewhere at more than half the peak: the map is broad
+    s = rq.score_map(m, box, (100, 50))
+    assert s["peak_in_box"] == 1.0 and s["area_at_half_peak"] == pytest.approx(0.36 + 20.0)
+    m[40, 90] = 2.0  # the peak now elsewhere; the target at 0.5 of it still counts as half
+    s = rq.score_map(m, box, (100, 50))
+    assert s["peak_in_box"] == 0.0 and s["target_at_half_peak"] == 1.0
+    m[40, 90] = 3.0
+    assert rq.score_map(m, box, (100, 50))["target_at_half_peak"] == 0.0
+    assert np.isnan(rq.score_map(np.zeros((5, 10), np.float32), box, (100, 50))["area_at_half_peak"])
+
+
+def test_redetect_quality_end_to_end(otb_root, tmp_path):
+    report = rq.main(["--root", str(otb_root), "--max-frames", "8", "--every", "2", "--out", str(tmp_path),
+                      "--set", "redetect.max_cells=4096"])
+    per = report["per_sequence"]
+    assert len(per) == 2 and all(r["maps"] == 3 for r in per.values())  # frames 2, 4, 6 of 0..7
+    assert all(0 <= r["peak_in_box"] <= 1 and r["ms_per_map"] > 0 for r in per.values())
+    text = (tmp_path / "redetect_quality.md").read_text()
+    assert "python experiments/bench/redetect_quality.py" in text and "max_cells=4096" in text
+    assert json.loads((tmp_path / "redetect_quality.json").read_text())["params"]["max_cells"] == 4096
+    with pytest.raises(SystemExit):
+        run_main(rq.main, ["--root", str(otb_root), "--every", "0", "--out", str(tmp_path)])
