@@ -36,8 +36,8 @@ import numpy as np
 from tqdm import tqdm
 
 from tanet_jax.geometry import box_mask
-from tracking_common import (BenchError, all_videos, cache_folder, check_tracker, command_line, md_table, memo,
-                             parse_assignment, preload, read_roots, run_main, success_aucs, track_cached,
+from tracking_common import (BenchError, add_data_flags, all_videos, cache_folder, check_tracker, command_line,
+                             md_table, memo, parse_assignment, preload, read_roots, run_main, success_aucs, track_cached,
                              tracker_config, write_report)
 
 LEVELS: dict[str, tuple[float, ...]] = {"shift": (0.5, 1.0, 2.0), "distractor": (0.5, 1.0),
@@ -286,20 +286,14 @@ def _markdown(r: Mapping[str, Any], by_root: Mapping[str, Any]) -> str:
 def build_parser() -> argparse.ArgumentParser:
     """The command-line flags."""
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--root", action="append", required=True,
-                   help="an OTB-layout folder (NAME/img/*.jpg + NAME/groundtruth_rect.txt); repeat for several")
     p.add_argument("--out", required=True, type=Path, help="folder for the report, the plot and the run cache")
     p.add_argument("--checkpoint", help="TANet checkpoint: also run joint with --attention tanet")
-    p.add_argument("--config", help="tracker config file (default: build.default_config())")
-    p.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE",
-                   help="override a tracker config field for every run (repeatable)")
+    add_data_flags(p, "override a tracker config field for every run (repeatable)")
     for kind in LEVELS:
         p.add_argument(f"--{kind}", metavar="L1,L2", help=f"{kind} levels ({UNITS[kind]}; default: "
                        f"{','.join(f'{v:g}' for v in LEVELS[kind])}; 'none' to skip)")
     p.add_argument("--seed", type=int, default=0, help="seed of every random draw (default: 0)")
     p.add_argument("--noise-cell", type=int, default=16, help="noise map cell size in pixels (default: 16)")
-    p.add_argument("--max-frames", type=int, help="cut each sequence to its first N frames (for quick checks)")
-    p.add_argument("--sequences", nargs="+", help="only these sequence names (default: all)")
     return p
 
 

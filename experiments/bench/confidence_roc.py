@@ -25,9 +25,9 @@ from scipy.stats import rankdata
 from tqdm import tqdm
 
 from tanet_jax.geometry import rect_iou
-from tracking_common import (BenchError, all_videos, cache_folder, check_tracker, command_line, md_table, memo,
-                             parse_assignment, preload, read_roots, run_main, track_cached, tracker_config,
-                             write_report)
+from tracking_common import (BenchError, add_data_flags, all_videos, cache_folder, check_tracker, command_line,
+                             md_table, memo, parse_assignment, preload, read_roots, run_main, track_cached,
+                             tracker_config, write_report)
 
 
 def roc_auc(scores: np.ndarray, positive: np.ndarray) -> float:
@@ -141,19 +141,13 @@ def _markdown(r: Mapping[str, Any]) -> str:
 def build_parser() -> argparse.ArgumentParser:
     """The command-line flags."""
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--root", action="append", required=True,
-                   help="an OTB-layout folder (NAME/img/*.jpg + NAME/groundtruth_rect.txt); repeat for several")
     p.add_argument("--out", required=True, type=Path, help="folder for confidence_roc.{json,md} and the run cache")
     p.add_argument("--attention", default="none", help="none (default: the local tracker), correlation, "
                    "groundtruth (an upper bound) or tanet")
     p.add_argument("--checkpoint", help="TANet checkpoint for --attention tanet")
-    p.add_argument("--config", help="tracker config file (default: build.default_config())")
-    p.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE",
-                   help="override a tracker config field (repeatable)")
+    add_data_flags(p)
     p.add_argument("--positive", type=float, default=0.5, help="good frames: IoU above this (default: 0.5)")
     p.add_argument("--negative", type=float, default=0.1, help="lost frames: IoU below this (default: 0.1)")
-    p.add_argument("--max-frames", type=int, help="cut each sequence to its first N frames (for quick checks)")
-    p.add_argument("--sequences", nargs="+", help="only these sequence names (default: all)")
     return p
 
 

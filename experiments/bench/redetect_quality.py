@@ -27,8 +27,8 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
-from tracking_common import (BenchError, all_videos, command_line, md_table, parse_assignment, preload, read_roots, run_main,
-                             tracker_config, write_report)
+from tracking_common import (BenchError, add_data_flags, all_videos, command_line, md_table, parse_assignment,
+                             preload, read_roots, run_main, tracker_config, write_report)
 
 
 def score_map(attention: np.ndarray, box: np.ndarray, frame_size: tuple[int, int]) -> dict[str, float]:
@@ -73,15 +73,9 @@ def sequence_quality(video: Any, params: Any, every: int, color: bool, orientati
 def build_parser() -> argparse.ArgumentParser:
     """The command-line flags."""
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--root", action="append", required=True,
-                   help="an OTB-layout folder (NAME/img/*.jpg + NAME/groundtruth_rect.txt); repeat for several")
     p.add_argument("--out", required=True, type=Path, help="folder for redetect_quality.{json,md}")
-    p.add_argument("--config", help="tracker config file (default: build.default_config())")
-    p.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE",
-                   help="override a tracker config field, e.g. redetect.max_cells=12288 (repeatable)")
+    add_data_flags(p, "override a tracker config field, e.g. redetect.max_cells=12288 (repeatable)")
     p.add_argument("--every", type=int, default=5, help="score one frame in this many (default: 5)")
-    p.add_argument("--max-frames", type=int, help="cut each sequence to its first N frames (for quick checks)")
-    p.add_argument("--sequences", nargs="+", help="only these sequence names (default: all)")
     return p
 
 

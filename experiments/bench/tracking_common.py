@@ -68,6 +68,17 @@ def root_labels(roots: Sequence[str | Path]) -> list[str]:
     return labels
 
 
+def add_data_flags(p: Any, set_help: str = "override a tracker config field (repeatable)") -> None:
+    """--root (repeatable), --config, --set, --max-frames and --sequences: how every tracking bench
+    script is told its sequences and its tracker config (an argparse parser)."""
+    p.add_argument("--root", action="append", required=True,
+                   help="an OTB-layout folder (NAME/img/*.jpg + NAME/groundtruth_rect.txt); repeat for several")
+    p.add_argument("--config", help="tracker config file (default: build.default_config())")
+    p.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE", help=set_help)
+    p.add_argument("--max-frames", type=int, help="cut each sequence to its first N frames (for quick checks)")
+    p.add_argument("--sequences", nargs="+", help="only these sequence names (default: all)")
+
+
 def truncate(video: Video, max_frames: int | None) -> Video:
     """The video's first `max_frames` frames (all when None), annotations cut to match."""
     if max_frames is None or len(video) <= max_frames:
