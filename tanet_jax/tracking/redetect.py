@@ -42,9 +42,9 @@ class RedetectParams:
     learning_rate: float = 0.05  # per confident frame it learns from
     learn_every: int = 10  # learn from one confident frame in this many (each costs a whole-frame pass)
     # the map's zero: this quantile of each response over the frame (0: zero). A correlation response
-    # has a broad floor: at 0 the map's area at half its peak was 20-190 box areas on three dev
+    # has a broad floor: at 0 the map's area at half its peak was 31-135 box areas on three dev
     # sequences, so it never agreed with the tracker (`JointParams.agree_spread`) and went unused;
-    # 0.9 leaves the peaks (0.1-1 box areas). On dev + synthetic 0.9 scored best (3 starts, 0.617 vs
+    # 0.9 leaves the peaks (0.1-1.4 box areas; experiments/bench/redetect_quality.py). On dev + synthetic 0.9 scored best (3 starts, 0.617 vs
     # 0.609 dev) but cross-validated as a tie (0.699 vs 0.698), and on Human3 (not used for choices)
     # its sharper map led the tracker to a look-alike walker (0.469 -> 0.375): off by default, a
     # choice made after seeing that sequence (tracking.md)
