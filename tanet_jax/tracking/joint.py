@@ -35,7 +35,8 @@ class JointParams:
     # candidates are ranked by the first frame's filter times the motion prior times the map's value
     # there to this power (0: the map only proposes). On person11 the filter preferred a look-alike
     # (0.231 vs 0.210) that the map (0.81 vs 1.00) and the colours did not. Chosen on
-    # ../shared/data/dev + synthetic (3 starts, correlation; ground truth unchanged; tracking.md)
+    # ../shared/data/dev + synthetic (3 starts, correlation; ground truth unchanged; tracking.md);
+    # cross-validated a tie with the default detector (only person11 gains)
     map_weight: float = 1.0
     update_threshold: float = 0.4  # learn from a frame only when this confident (relative; chosen on dev)
     switch_margin: float = 1.3  # a global candidate wins only with this many times the local confidence

@@ -44,10 +44,10 @@ class RedetectParams:
     # the map's zero: this quantile of each response over the frame (0: zero). A correlation response
     # has a broad floor: at 0 the map's area at half its peak was 31-135 box areas on three dev
     # sequences, so it never agreed with the tracker (`JointParams.agree_spread`) and went unused;
-    # 0.9 leaves the peaks (0.1-1.4 box areas; experiments/bench/redetect_quality.py). On dev + synthetic 0.9 scored best (3 starts, 0.617 vs
-    # 0.609 dev) but cross-validated as a tie (0.699 vs 0.698), and on Human3 (not used for choices)
-    # its sharper map led the tracker to a look-alike walker (0.469 -> 0.375): off by default, a
-    # choice made after seeing that sequence (tracking.md)
+    # 0.9 leaves the peaks (0.1-1.4 box areas; experiments/bench/redetect_quality.py). On dev +
+    # synthetic 0.9 scored best (3 starts, 0.617 vs 0.609 dev) but cross-validated as a tie (0.699 vs
+    # 0.698), and on Human3 (not used for choices) its sharper map led the tracker to a look-alike
+    # walker (0.469 -> 0.375): off by default, a choice made after seeing that sequence (tracking.md)
     background: float = 0.0
 
 
@@ -127,7 +127,7 @@ class CorrelationAttention:
 
     def _measure_peak(self, frame: np.ndarray) -> None:
         """The map's scale: the detector's peak response on a frame it has just learned from."""
-        self.peak = max(float(np.asarray(self._relative(self.response(frame), 1.0)).max()), 1e-6)
+        self.peak = max(float(self._relative(self.response(frame), 1.0).max()), 1e-6)
 
     def _relative(self, response: jax.Array, peak: float) -> np.ndarray:
         """The response above its background level (`background` quantile), over `peak`."""
