@@ -158,14 +158,51 @@ def test_a_broad_response_floor_is_not_part_of_the_correlation_map():
     frames, boxes = video["frames"], video["boxes"].astype(float)
     spread = {}
     for background in (0.0, 0.9):
-        attention = CorrelationAttention(RedetectParams(background=background))
+        attention = CorrelationAttention(RedetectParams(background=background, colour_weight=0.0))  # the filter's map
         attention.start(frames[0], boxes[0])
         floor = np.ones(attention.grid, np.float32)  # a flat floor with one peak of the same height
         floor[3, 4] = 2.0
-        attention.response = lambda frame, r=floor: r
-        attention._measure_peak(frames[0])
+        attention._respond = lambda small, r=floor: r
+        attention._measure_peaks(attention._small(frames[0]))
         m = attention(1, frames[1], frames[0])
         assert m.max() == 1.0 and np.unravel_index(int(np.argmax(m)), m.shape) == (3, 4)
         spread[background] = float((m >= 0.5).mean())
     assert spread[0.0] == 1.0  # the floor is at half the peak: every place looks like the target
     assert spread[0.9] == 1.0 / floor.size  # only the peak
+
+
+def _scene(rng: np.random.Generator, target: tuple[int, int, int, int], squares: list[tuple[int, int]]) -> np.ndarray:
+    """A noisy grey frame with dark grey 20x20 squares and a red target rectangle (x, y, w, h)."""
+    frame = np.clip(rng.normal(120, 25, (180, 240, 3)), 0, 255).astype(np.uint8)
+    for x, y in squares:
+        frame[y : y + 20, x : x + 20] = (60, 60, 60)
+    x, y, w, h = target
+    frame[y : y + h, x : x + w] = (30, 40, 200)  # BGR red, as dark as the squares
+    return frame
+
+
+def test_the_colour_map_finds_a_target_whose_shape_changed_where_the_filter_finds_a_look_alike_shape():
+    """A 20x20 target becomes a 12x34 one (it turned, or the camera closed in): the filter, a rigid
+    template, prefers the squares of the target's first shape; the colour map does not care about
+    shape and finds the target."""
+    rng = np.random.default_rng(0)
+    squares = [(20, 130), (120, 20), (190, 40)]
+    first, later = _scene(rng, (60, 60, 20, 20), squares), _scene(rng, (150, 110, 12, 34), squares)
+    centre = np.array([156.0, 127.0])
+
+    def peak(m: np.ndarray) -> np.ndarray:
+        iy, ix = np.unravel_index(int(np.argmax(m)), m.shape)
+        return np.array([(ix + 0.5) * 240 / m.shape[1], (iy + 0.5) * 180 / m.shape[0]])
+
+    filter_only = CorrelationAttention(RedetectParams(colour_weight=0.0))
+    filter_only.start(first, [60, 60, 20, 20])
+    assert any(np.linalg.norm(peak(filter_only(1, later, first)) - (x + 10, y + 10)) < 10 for x, y in squares)
+    blended = CorrelationAttention(RedetectParams(colour_weight=0.7))
+    blended.start(first, [60, 60, 20, 20])
+    m = blended(1, later, first)
+    assert 0 <= m.min() and m.max() <= 1
+    assert np.linalg.norm(peak(m) - centre) < 10
+    colour = blended.colour_map(blended._small(later)) / blended.colour_peak
+    rows, cols = colour.shape
+    at = lambda x, y: float(colour[int(y / 180 * rows), int(x / 240 * cols)])  # noqa: E731
+    assert at(*centre) > 0.5 and max(at(x + 10, y + 10) for x, y in squares) < 0.05

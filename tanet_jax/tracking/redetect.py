@@ -49,6 +49,16 @@ class RedetectParams:
     # 0.698), and on Human3 (not used for choices) its sharper map led the tracker to a look-alike
     # walker (0.469 -> 0.375): off by default, a choice made after seeing that sequence (tracking.md)
     background: float = 0.0
+    # Blend in a whole-frame colour map with this weight: each colour's share of target pixels among
+    # all pixels of that colour in the frame (the target's box against the rest of the frame, as DAT's
+    # distractor-aware model, Possegger et al., CVPR 2015), averaged over a window of the target's
+    # size; shape-free, so it holds where the target deforms or grows (wakeboard7: 11x38 px at the
+    # start, 45x64 at frame 48). Its peak fell in the target's box on 72% of the maps of dev + the four
+    # shared sequences against the filter's 57% (experiments/bench/redetect_quality.py). 0.6 and 0.7
+    # tie on ../shared/data/dev + synthetic (3 starts), 0.85 loses wakeboard7 (tracking.md); 0: off
+    colour_weight: float = 0.7
+    colour_bins: int = 16  # levels per channel of the colour histograms
+    colour_rate: float = 0.1  # how far each frame it learns from moves the histograms
 
 
 @partial(jax.jit, static_argnames=("cell", "orientations", "color"))
@@ -81,16 +91,18 @@ class CorrelationAttention:
         self.filter_f = None
         self.peak = 1.0
         self.confident_seen = 0
+        self.counts = None  # (2, bins**3) pixel counts per colour: in the target's box, in the rest of the frame
+        self.colour_peak = 1.0  # the colour map's peak on the last frame it learned from (its scale)
+        self.extent = np.ones(2)  # the target's (w, h) in grid cells, as on the last frame it was sure of
 
-    def _image(self, frame: np.ndarray) -> jax.Array:
-        """The frame resized to the search grid, float [0, 1]."""
+    def _small(self, frame: np.ndarray) -> np.ndarray:
+        """The frame resized to the search grid (uint8): every map and every update starts here."""
         hc, wc = self.grid
-        small = cv2.resize(frame, (wc * self.p.cell, hc * self.p.cell), interpolation=cv2.INTER_AREA)
-        return jnp.asarray(small.astype(np.float32) / 255.0)
+        return cv2.resize(frame, (wc * self.p.cell, hc * self.p.cell), interpolation=cv2.INTER_AREA)
 
-    def _cell_of(self, box: Sequence[float], frame: np.ndarray) -> np.ndarray:
+    def _cell_of(self, box: Sequence[float], frame_size: tuple[int, int]) -> np.ndarray:
         """The grid cell (row, col) holding the box's centre."""
-        h, w = frame.shape[:2]
+        w, h = frame_size
         cx, cy = box[0] + box[2] / 2, box[1] + box[3] / 2
         col = int(np.clip(cx / w * self.grid[1], 0, self.grid[1] - 1))
         row = int(np.clip(cy / h * self.grid[0], 0, self.grid[0] - 1))
@@ -101,9 +113,48 @@ class CorrelationAttention:
         self.filter_f = solve_bacf(self.model, self.label_f, self.mask, self.p.lam, 1.0, 10.0, 1e4,
                                    self.p.admm_iterations)
 
-    def _spectrum(self, frame: np.ndarray, box: Sequence[float]) -> jax.Array:
-        return _frame_spectrum(self._image(frame), jnp.asarray(self._cell_of(box, frame)), self.p.cell,
-                               self.orientations, self.color)
+    def _spectrum(self, small: np.ndarray, box: Sequence[float], frame_size: tuple[int, int]) -> jax.Array:
+        return _frame_spectrum(jnp.asarray(small.astype(np.float32) / 255.0), jnp.asarray(self._cell_of(box, frame_size)),
+                               self.p.cell, self.orientations, self.color)
+
+    def _colours(self, small: np.ndarray) -> np.ndarray:
+        """Each pixel's joint colour bin (`colour_bins` levels per channel)."""
+        b = self.p.colour_bins
+        q = (small.astype(np.int32) * b) >> 8
+        return (q[..., 0] * b + q[..., 1]) * b + q[..., 2]
+
+    def _count_colours(self, small: np.ndarray, box: Sequence[float], frame_size: tuple[int, int]) -> np.ndarray:
+        """(2, bins**3) pixel counts per colour inside the box and in the rest of the frame."""
+        idx = self._colours(small)
+        sx, sy = small.shape[1] / frame_size[0], small.shape[0] / frame_size[1]
+        inside = np.zeros(idx.shape, bool)
+        x0, y0 = max(int(box[0] * sx), 0), max(int(box[1] * sy), 0)
+        inside[y0 : int(np.ceil((box[1] + box[3]) * sy)), x0 : int(np.ceil((box[0] + box[2]) * sx))] = True
+        n = self.p.colour_bins**3
+        return np.stack([np.bincount(idx[inside], minlength=n), np.bincount(idx[~inside], minlength=n)]).astype(np.float64)
+
+    def colour_map(self, small: np.ndarray) -> np.ndarray:
+        """(grid) the mean, over a target-sized window, of each pixel's probability by colour of being
+        the target (not yet scaled to [0, 1])."""
+        fg, bg = self.counts
+        posterior = (fg / np.maximum(fg + bg, 1e-9)).astype(np.float32)[self._colours(small)]
+        hc, wc = self.grid
+        cells = posterior.reshape(hc, self.p.cell, wc, self.p.cell).mean(axis=(1, 3))
+        kw, kh = (max(int(round(v)), 1) for v in self.extent)
+        return cv2.boxFilter(cells, -1, (kw, kh), borderType=cv2.BORDER_CONSTANT)
+
+    def _learn_extent(self, box: Sequence[float], frame_size: tuple[int, int]) -> None:
+        """The target's size in grid cells (the colour map's window)."""
+        self.extent = np.array([box[2] * self.grid[1] / frame_size[0], box[3] * self.grid[0] / frame_size[1]])
+
+    def _measure_peaks(self, small: np.ndarray) -> None:
+        """The maps' scales: the detector's (and the colour map's) peak on a frame just learned from.
+        The blended model's responses grow (4x over 400 frames of basketball) and a small target's
+        colours are a small share of the frame's: against a fixed scale the map would saturate at 1
+        everywhere or stay faint everywhere."""
+        self.peak = max(float(self._relative(self._respond(small), 1.0).max()), 1e-6)
+        if self.p.colour_weight > 0:
+            self.colour_peak = max(float(self.colour_map(small).max()), 1e-6)
 
     def start(self, frame: np.ndarray, box: Sequence[float]) -> None:
         """Fix the search scale from the target's size and learn the detector on the first frame."""
@@ -120,14 +171,14 @@ class CorrelationAttention:
         th = max(box[3] * hc / h / 2, 0.5)
         tw = max(box[2] * wc / w / 2, 0.5)
         self.mask = jnp.asarray(((ry[:, None] <= th) & (rx[None, :] <= tw)).astype(np.float32))
-        self.model = self._spectrum(frame, box)
+        small = self._small(frame)
+        self.model = self._spectrum(small, box, (w, h))
         self._solve()
-        self._measure_peak(frame)
+        self._learn_extent(box, (w, h))
+        if self.p.colour_weight > 0:
+            self.counts = self._count_colours(small, box, (w, h))
+        self._measure_peaks(small)
         self.confident_seen = 0
-
-    def _measure_peak(self, frame: np.ndarray) -> None:
-        """The map's scale: the detector's peak response on a frame it has just learned from."""
-        self.peak = max(float(self._relative(self.response(frame), 1.0).max()), 1e-6)
 
     def _relative(self, response: jax.Array, peak: float) -> np.ndarray:
         """The response above its background level (`background` quantile), over `peak`."""
@@ -136,23 +187,36 @@ class CorrelationAttention:
             r = r - np.quantile(r, self.p.background)
         return r / peak
 
+    def _respond(self, small: np.ndarray) -> jax.Array:
+        """The detector's raw response over the grid of a frame resized to it."""
+        return _response(self.filter_f, jnp.asarray(small.astype(np.float32) / 255.0), self.p.cell,
+                         self.orientations, self.color)
+
     def response(self, frame: np.ndarray) -> jax.Array:
         """The detector's raw response over the frame's grid."""
-        return _response(self.filter_f, self._image(frame), self.p.cell, self.orientations, self.color)
+        return self._respond(self._small(frame))
 
     def learn(self, frame: np.ndarray, box: Sequence[float]) -> None:
         """Blend a frame the tracker was sure of into the detector (one in `learn_every`)."""
+        frame_size = (frame.shape[1], frame.shape[0])
+        self._learn_extent(box, frame_size)
         self.confident_seen += 1
         if self.confident_seen % self.p.learn_every:
             return
+        small = self._small(frame)
         r = self.p.learning_rate
-        self.model = (1 - r) * self.model + r * self._spectrum(frame, box)
+        self.model = (1 - r) * self.model + r * self._spectrum(small, box, frame_size)
         self._solve()
-        # the blended model's responses grow (4x over 400 frames of basketball): measured against the
-        # first frame's peak, the map would saturate at 1 everywhere; keep it relative to this frame's
-        self._measure_peak(frame)
+        if self.p.colour_weight > 0:
+            self.counts += self.p.colour_rate * (self._count_colours(small, box, frame_size) - self.counts)
+        self._measure_peaks(small)
 
     def __call__(self, index: int, frame: np.ndarray, previous: np.ndarray) -> np.ndarray:
-        """The map over the frame: the response relative to its peak on the last frame it learned
-        from (the first at the start), in [0, 1]."""
-        return np.clip(self._relative(self.response(frame), self.peak), 0.0, 1.0)
+        """The map over the frame in [0, 1]: the response relative to its peak on the last frame it
+        learned from (the first at the start), blended with the colour map (`colour_weight`)."""
+        small = self._small(frame)
+        m = np.clip(self._relative(self._respond(small), self.peak), 0.0, 1.0)
+        if self.p.colour_weight > 0:
+            colour = np.clip(self.colour_map(small) / self.colour_peak, 0.0, 1.0)
+            m = (1 - self.p.colour_weight) * m + self.p.colour_weight * colour
+        return m
