@@ -4,9 +4,10 @@ The whole-frame detector (tanet_jax/tracking/redetect.py, settings from the trac
 `redetect` section) starts on each sequence's first ground-truth box and learns, at its own
 schedule, from the ground-truth box of every later frame where the target is present (as if
 tracking were perfect). Every `--every` frames its map is scored against the ground truth:
-- peak in box: the map's strongest cell falls inside the target's box (a re-detection would go there);
+- peak in box: the centre of the map's strongest cell falls inside the target's box (where global
+  search looks first: `attention.map_peak`);
 - target at half peak: the map at the box centre is at least half its peak (what the joint
-  tracker's check counts as agreement, besides specificity);
+  tracker's check counts as agreement, besides specificity: `joint.half_peak`);
 - area at half peak: the map's area at half its peak, in box areas (the check's `agree_spread`);
 - ms per map: the time of one map (resize, features, FFT correlation), median.
 Per sequence and the mean over sequences. Results: OUT/redetect_quality.{json,md}.
@@ -23,7 +24,6 @@ import time
 from pathlib import Path
 from typing import Any, Sequence
 
-import cv2
 import numpy as np
 from tqdm import tqdm
 
@@ -32,16 +32,19 @@ from tracking_common import (BenchError, add_data_flags, all_videos, command_lin
 
 
 def score_map(attention: np.ndarray, box: np.ndarray, frame_size: tuple[int, int]) -> dict[str, float]:
-    """Peak in box, target at half peak, and area at half peak (box areas) of one map."""
-    w, h = frame_size
-    m = cv2.resize(np.asarray(attention, np.float32), (w, h), interpolation=cv2.INTER_LINEAR)
-    peak = float(m.max())
+    """Peak in box, target at half peak, and area at half peak (box areas) of one map, measured as the
+    joint tracker does: where global search looks first, and what a check tests."""
+    from tanet_jax.tracking.attention import map_peak  # imports JAX (via the package)
+    from tanet_jax.tracking.joint import half_peak
+
+    m = np.asarray(attention, np.float32)
+    if float(m.max()) <= 0:
+        return {"peak_in_box": 0.0, "target_at_half_peak": 0.0, "area_at_half_peak": float("nan")}
     x, y, bw, bh = box
-    py, px = np.unravel_index(int(np.argmax(m)), m.shape)
-    cx, cy = int(np.clip(x + bw / 2, 0, w - 1)), int(np.clip(y + bh / 2, 0, h - 1))
-    return {"peak_in_box": float(x <= px <= x + bw and y <= py <= y + bh),
-            "target_at_half_peak": float(peak > 0 and m[cy, cx] >= 0.5 * peak),
-            "area_at_half_peak": float((m >= 0.5 * peak).sum() / max(bw * bh, 1.0)) if peak > 0 else float("nan")}
+    px, py = map_peak(m, frame_size)
+    at, area = half_peak(m, box, frame_size)
+    return {"peak_in_box": float(x <= px <= x + bw and y <= py <= y + bh), "target_at_half_peak": float(at),
+            "area_at_half_peak": area}
 
 
 def sequence_quality(video: Any, params: Any, every: int, color: bool, orientations: int) -> dict[str, float]:

@@ -77,6 +77,14 @@ class TanetAttention:
         return np.asarray(self.predictor.predict(cur[None], np.stack([prev, cur])[None], self.target))[0]
 
 
+def map_peak(attention: np.ndarray, frame_size: tuple[int, int]) -> np.ndarray:
+    """(x, y) in frame pixels of the centre of the map's strongest cell: where global search looks first."""
+    mh, mw = attention.shape[:2]
+    sx, sy = frame_size[0] / mw, frame_size[1] / mh
+    peak_y, peak_x = np.unravel_index(int(np.argmax(attention)), attention.shape[:2])
+    return np.array([(peak_x + 0.5) * sx, (peak_y + 0.5) * sy])
+
+
 def candidate_regions(attention: np.ndarray, frame_size: tuple[int, int], top_k: int = 3,
                       threshold: float = 0.5) -> list[np.ndarray]:
     """Centres (x, y) in frame pixels: the attention peak, then the top-k connected components
@@ -86,8 +94,7 @@ def candidate_regions(attention: np.ndarray, frame_size: tuple[int, int], top_k:
         return []
     mh, mw = m.shape
     sx, sy = frame_size[0] / mw, frame_size[1] / mh
-    peak_y, peak_x = np.unravel_index(int(np.argmax(m)), m.shape)
-    centers = [np.array([(peak_x + 0.5) * sx, (peak_y + 0.5) * sy])]
+    centers = [map_peak(m, frame_size)]
     level = threshold if (m >= threshold).any() else 0.5 * float(m.max())
     count, labels, _, _ = cv2.connectedComponentsWithStats((m >= level).astype(np.uint8), connectivity=8)
     found = []

@@ -179,14 +179,12 @@ class JointTracker:
     def calibrate(self, attention: np.ndarray, box: np.ndarray, frame_size: tuple[int, int]) -> None:
         """On a frame tracked confidently: does the map agree (at least half its peak at the box, and
         no more than `agree_spread` box areas at half its peak)?"""
-        peak = float(np.max(attention))
-        if peak <= 0:  # an empty map (nothing proposed) says nothing about the map's reliability
+        if float(np.max(attention)) <= 0:  # an empty map (nothing proposed) says nothing about the map's reliability
             return
         self.checks += 1
-        agrees = map_at(attention, box_center(box), frame_size) >= 0.5 * peak
+        agrees, spread = half_peak(attention, box, frame_size)
         if agrees and self.p.agree_spread > 0:
-            spread = float(np.mean(attention >= 0.5 * peak)) * frame_size[0] * frame_size[1]
-            agrees = spread <= self.p.agree_spread * max(float(box[2] * box[3]), 1.0)
+            agrees = spread <= self.p.agree_spread
         self.agreed += int(agrees)
 
     def fit_to_map(self, attention: np.ndarray, box: np.ndarray, frame_size: tuple[int, int]) -> np.ndarray:
@@ -235,6 +233,15 @@ def map_region(attention: np.ndarray, center: np.ndarray, frame_size: tuple[int,
     sx, sy = frame_size[0] / mw, frame_size[1] / mh
     x, y, bw, bh = (stats[label, k] for k in (cv2.CC_STAT_LEFT, cv2.CC_STAT_TOP, cv2.CC_STAT_WIDTH, cv2.CC_STAT_HEIGHT))
     return np.array([(x + bw / 2) * sx, (y + bh / 2) * sy, bw * sx, bh * sy], np.float64)
+
+
+def half_peak(attention: np.ndarray, box: Sequence[float], frame_size: tuple[int, int]) -> tuple[bool, float]:
+    """What a check measures: is the map at the box's centre at least half its peak, and how many
+    box areas of the frame the map covers at half its peak or more (its specificity)."""
+    peak = float(np.max(attention))
+    at = map_at(attention, box_center(box), frame_size) >= 0.5 * peak
+    area = float(np.mean(attention >= 0.5 * peak)) * frame_size[0] * frame_size[1]
+    return at, area / max(float(box[2] * box[3]), 1.0)
 
 
 def map_at(attention: np.ndarray, center: np.ndarray, frame_size: tuple[int, int]) -> float:
