@@ -53,7 +53,7 @@ class RedetectParams:
     # all pixels of that colour in the frame (the target's box against the rest of the frame, as DAT's
     # distractor-aware model, Possegger et al., CVPR 2015), averaged over a window of the target's
     # size; shape-free, so it holds where the target deforms or grows (wakeboard7: 11x38 px at the
-    # start, 45x64 at frame 48). Its peak fell in the target's box on 72% of the maps of dev + the four
+    # start, 45x64 at frame 48). Its peak fell in the target's box on 78% of the maps of dev + the four
     # shared sequences against the filter's 57% (experiments/bench/redetect_quality.py). 0.6 and 0.7
     # tie on ../shared/data/dev + synthetic (3 starts), 0.85 loses wakeboard7 (tracking.md); 0: off
     colour_weight: float = 0.7
