@@ -2,9 +2,11 @@
 
 A background-aware correlation filter is trained on the whole (downscaled) first frame: the
 target is the positive, every other place of the frame, look-alikes included, a negative. Its
-response over a later frame, relative to its peak on the last frame it learned from, is an attention map in
-[0, 1] like TANet's, so the joint tracker's candidates, verification and switch are the same code
-for every provider. The model also learns, slowly, from frames the tracker was sure of.
+response over a later frame, relative to its peak on the last frame it learned from, is blended
+with a colour map (each colour's share of target pixels in the frame, over a target-sized window:
+shape-free where the filter is a rigid template) into an attention map in [0, 1] like TANet's, so
+the joint tracker's candidates, verification and switch are the same code for every provider.
+Both models also learn, slowly, from frames the tracker was sure of.
 It is the baseline a learned attention must beat (long-term trackers re-detect the same way:
 LCT's online detector, TLD, MUSTer).
 """
