@@ -206,3 +206,15 @@ def test_the_colour_map_finds_a_target_whose_shape_changed_where_the_filter_find
     rows, cols = colour.shape
     at = lambda x, y: float(colour[int(y / 180 * rows), int(x / 240 * cols)])  # noqa: E731
     assert at(*centre) > 0.5 and max(at(x + 10, y + 10) for x, y in squares) < 0.05
+
+
+def test_colour_counts_take_only_the_part_of_the_box_inside_the_frame():
+    attention = CorrelationAttention()
+    attention.grid = (45, 60)  # a 240x180 frame at cell 4, unscaled
+    small = np.zeros((180, 240, 3), np.uint8)
+    inside, rest = attention._count_colours(small, [10, 10, 20, 20], (240, 180))
+    assert inside.sum() == 400 and rest.sum() == 240 * 180 - 400
+    inside, rest = attention._count_colours(small, [-30, 170, 20, 20], (240, 180))  # left of the frame
+    assert inside.sum() == 0 and rest.sum() == 240 * 180
+    inside, _ = attention._count_colours(small, [-10, 170, 20, 20], (240, 180))  # half out left, half below
+    assert inside.sum() == 10 * 10

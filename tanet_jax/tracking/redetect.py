@@ -131,7 +131,8 @@ class CorrelationAttention:
         sx, sy = small.shape[1] / frame_size[0], small.shape[0] / frame_size[1]
         inside = np.zeros(idx.shape, bool)
         x0, y0 = max(int(box[0] * sx), 0), max(int(box[1] * sy), 0)
-        inside[y0 : int(np.ceil((box[1] + box[3]) * sy)), x0 : int(np.ceil((box[0] + box[2]) * sx))] = True
+        x1, y1 = max(int(np.ceil((box[0] + box[2]) * sx)), 0), max(int(np.ceil((box[1] + box[3]) * sy)), 0)
+        inside[y0:y1, x0:x1] = True  # clipped: a negative end would count from the far side
         n = self.p.colour_bins**3
         return np.stack([np.bincount(idx[inside], minlength=n), np.bincount(idx[~inside], minlength=n)]).astype(np.float64)
 
