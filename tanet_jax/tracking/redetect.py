@@ -102,6 +102,11 @@ class CorrelationAttention:
         hc, wc = self.grid
         return cv2.resize(frame, (wc * self.p.cell, hc * self.p.cell), interpolation=cv2.INTER_AREA)
 
+    @staticmethod
+    def _pixels(small: np.ndarray) -> jax.Array:
+        """A resized frame as the features take it: float [0, 1]."""
+        return jnp.asarray(small.astype(np.float32) / 255.0)
+
     def _cell_of(self, box: Sequence[float], frame_size: tuple[int, int]) -> np.ndarray:
         """The grid cell (row, col) holding the box's centre."""
         w, h = frame_size
@@ -116,8 +121,8 @@ class CorrelationAttention:
                                    self.p.admm_iterations)
 
     def _spectrum(self, small: np.ndarray, box: Sequence[float], frame_size: tuple[int, int]) -> jax.Array:
-        return _frame_spectrum(jnp.asarray(small.astype(np.float32) / 255.0), jnp.asarray(self._cell_of(box, frame_size)),
-                               self.p.cell, self.orientations, self.color)
+        return _frame_spectrum(self._pixels(small), jnp.asarray(self._cell_of(box, frame_size)), self.p.cell,
+                               self.orientations, self.color)
 
     def _colours(self, small: np.ndarray) -> np.ndarray:
         """Each pixel's joint colour bin (`colour_bins` levels per channel)."""
@@ -192,8 +197,7 @@ class CorrelationAttention:
 
     def _respond(self, small: np.ndarray) -> jax.Array:
         """The detector's raw response over the grid of a frame resized to it."""
-        return _response(self.filter_f, jnp.asarray(small.astype(np.float32) / 255.0), self.p.cell,
-                         self.orientations, self.color)
+        return _response(self.filter_f, self._pixels(small), self.p.cell, self.orientations, self.color)
 
     def response(self, frame: np.ndarray) -> jax.Array:
         """The detector's raw response over the frame's grid."""
