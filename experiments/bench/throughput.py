@@ -1,4 +1,4 @@
-"""Attention throughput on the device JAX sees (the speed issue's GPU goals), against the PyTorch
+"""Attention throughput on the device JAX sees (the project's GPU goals), against the PyTorch
 reference on the same device, in one process.
 
 For float32 and bfloat16 and each batch size: our maps/s (target encoded once, as a tracker runs),

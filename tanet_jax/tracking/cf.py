@@ -31,7 +31,9 @@ from tanet_jax.tracking.scale import ScaleFilter
 
 @dataclasses.dataclass(frozen=True)
 class CFParams:
-    """Sizes and rates of the correlation filter."""
+    """Sizes and rates of the correlation filter. "dev + synthetic": chosen on ../shared/data/dev
+    plus 12 synthetic videos, each tracked from 3 starts and averaged; "dev": on ../shared/data/dev
+    alone. A field without a note was set by hand. The sweeps: experiments/results/tracking.md."""
 
     window: int = 128  # side of the resized search region, pixels
     cell: int = 4  # feature cell, pixels
@@ -39,31 +41,25 @@ class CFParams:
     orientations: int = 31  # 31: fHOG; otherwise a soft orientation histogram with this many bins
     lam: float = 1e-3  # ridge regularisation
     sigma: float = 0.1  # label width, as a fraction of the target size in cells
-    learning_rate: float = 0.01  # chosen on ../shared/data/dev by experiments/bench/tracker_sweep.py
-    # One region: the DSST scale filter sizes the box (chosen on dev + synthetic over 3 starts against
-    # 3 scales and against no scale filter, experiments/results/tracking.md). Several scales are
-    # searched when given, the others' peaks multiplied by scale_penalty.
-    scales: tuple[float, ...] = (1.0,)
-    scale_penalty: float = 0.985
-    min_size: float = 6.0
+    learning_rate: float = 0.01  # the filter's learning rate; chosen on dev, one start
+    scales: tuple[float, ...] = (1.0,)  # scaled regions searched; one: the scale filter sizes the box; dev + synthetic
+    scale_penalty: float = 0.985  # with several scales, the other scales' peaks times this; chosen on dev, 3 starts
+    min_size: float = 6.0  # smallest box side, pixels
     color: bool = True  # add cell-pooled colour channels to the gradient histogram
     solver: str = "bacf"  # "dcf": closed-form filter; "bacf": filter support constrained to the target (ADMM)
-    admm_iterations: int = 2
-    mu: float = 1.0  # ADMM penalty, its growth factor and cap
-    beta: float = 10.0
-    mu_max: float = 1e4
+    admm_iterations: int = 2  # ADMM iterations per filter update
+    mu: float = 1.0  # ADMM penalty
+    beta: float = 10.0  # ... its growth factor per iteration
+    mu_max: float = 1e4  # ... and its cap
     support: float = 1.0  # bacf: filter support = target size * support
-    scale_filter: bool = True  # estimate the size with a separate DSST scale filter (tracking/scale.py)
-    scale_count: int = 33  # its pyramid: this many scales, `scale_step` apart
-    scale_step: float = 1.02
-    scale_learning_rate: float = 0.025
-    # Merge a colour-histogram score (tracking/colour.py, Staple) into the response with this weight;
-    # its histograms' levels per channel and learning rate. Chosen on ../shared/data/dev plus 12
-    # synthetic videos over 3 starts (experiments/results/tracking.md); 0: the filter alone.
-    colour_weight: float = 0.3
-    colour_bins: int = 16
-    colour_learning_rate: float = 0.04
-    reliability: bool = False  # bacf: restrict the filter's support to the target's colours (CSR-DCF)
+    scale_filter: bool = True  # size the box with a DSST scale filter (scale.py); dev + synthetic
+    scale_count: int = 33  # the scale filter's scales (the DSST paper's setting)
+    scale_step: float = 1.02  # ... their spacing (the DSST paper's setting)
+    scale_learning_rate: float = 0.025  # ... its learning rate (the DSST paper's setting)
+    colour_weight: float = 0.3  # weight of the colour-histogram score (colour.py) in the response; dev + synthetic
+    colour_bins: int = 16  # levels per channel of the colour histograms; dev + synthetic
+    colour_learning_rate: float = 0.04  # how fast the colour histograms learn; dev + synthetic
+    reliability: bool = False  # bacf: support limited to the target's colours (CSR-DCF); off: a tie on dev + synthetic
 
 
 @partial(jax.jit, static_argnames=("cell", "orientations", "color"))

@@ -23,63 +23,43 @@ from tanet_jax.tracking.protocol import LocalTracker
 
 @dataclasses.dataclass(frozen=True)
 class JointParams:
-    """When to search globally and how to choose."""
+    """When to search globally and how to choose. "dev + synthetic": chosen on ../shared/data/dev
+    plus 12 synthetic videos, each tracked from 3 starts and averaged (one start where said);
+    "dev": on ../shared/data/dev alone, one start. A field without a note was set by hand. The
+    sweeps: experiments/results/tracking.md."""
 
     threshold: float = 0.5  # previous (relative) confidence under this -> global search
-    raw_threshold: float = 0.0  # or the previous absolute confidence (1 = as at initialisation) under this
-    every: int = 5  # every k frames, check the map against confident tracking (0: never; see trust_*)
+    raw_threshold: float = 0.0  # or the previous absolute confidence (1 = as at start) under this; 0: off (dev)
+    every: int = 5  # every k frames, check the map against confident tracking (0: never); dev
     cooldown: int = 3  # after a global search that changed nothing, wait this many frames before the next
     top_k: int = 3  # attention components searched (besides the peak)
-    map_threshold: float = 0.5
+    map_threshold: float = 0.5  # components are where the map reaches this (half its peak if nowhere does)
     motion_sigma: float = 0.5  # mild motion prior: Gaussian in distance / frame diagonal
-    # candidates are ranked by the first frame's filter times the motion prior times the map's value
-    # there to this power (0: the map only proposes). On person11 the filter preferred a look-alike
-    # (0.231 vs 0.210) that the map (0.81 vs 1.00) and the colours did not. Chosen on
-    # ../shared/data/dev + synthetic (3 starts, correlation; ground truth unchanged; tracking.md);
-    # cross-validated a tie with the default detector (only person11 gains)
-    map_weight: float = 1.0
-    update_threshold: float = 0.4  # learn from a frame only when this confident (relative; chosen on dev)
+    map_weight: float = 1.0  # passing candidates ranked by filter x motion prior x map ** this; dev + synthetic
+    update_threshold: float = 0.4  # learn from a frame only when this confident (relative); dev
     switch_margin: float = 1.3  # a global candidate wins only with this many times the local confidence
     learn_threshold: float = 0.5  # the attention provider learns from frames this confident
     max_outside: float = 0.2  # learn nothing when more than this fraction of the box is outside the frame
-    accept: float = 0.8  # a global candidate needs at least this relative confidence (as a well-tracked frame)
+    accept: float = 0.8  # a global candidate needs at least this relative confidence; dev
     reference_rate: float = 0.1  # how fast the confidence of tracked frames (the reference) follows them
-    map_margin: float = 1.5  # a candidate also needs this many times the map's value at the local result
-    # ... and at least this many times the local result's likeness to the target's recent appearance
-    # (SearchResult.recent: the colour model, learned on confident frames; 0: off), so a look-alike of
-    # the first frame cannot win over the target after its appearance has changed
-    recent_margin: float = 0.9  # chosen on ../shared/data/dev + synthetic (tracking.md)
-    # ... and the map's own value there at least this (its scale is a probability for TANet and the
-    # ground truth, a fraction of its latest peak for correlation): a weak map's strongest
-    # place is no evidence that the target is there (0: off). Chosen on ../shared/data/dev + synthetic
-    # (3 starts; tracking.md): 0.25 and 0.5 tie; 0 let the synthetic TANet's faint map (peak 0.19)
-    # lead the tracker to a look-alike on person11
-    map_floor: float = 0.25
-    # A map that agreed with the tracker on at least `trust_level` of `trust_checks` or more periodic
-    # checks (frames tracked confidently) is trusted: when it clearly disagrees with the local result
-    # (its value there at most `trust_contrast` times its value at a candidate, which is at least
-    # map_threshold), that candidate needs only `trusted_margin` times the local confidence and
-    # `trusted_accept`, on any frame it is checked (0: off). `every` and `trust_contrast` were chosen on
-    # ../shared/data/dev, `distrust_level` after inspecting Human3 (experiments/results/tracking.md).
-    trust_contrast: float = 0.2
+    map_margin: float = 1.5  # a candidate also needs this many times the map's value at the local result; dev
+    recent_margin: float = 0.9  # ... and this share of the local result's recent-colour score; dev + synthetic, 1 start
+    map_floor: float = 0.25  # ... and the map's own value there at least this (0: off); dev + synthetic
+    # Trust: a map that agreed with confident tracking on at least `trust_level` of `trust_checks` or
+    # more checks may correct the local result where it clearly disagrees (its value there at most
+    # `trust_contrast` times its value at a candidate of at least `map_threshold`); that candidate then
+    # needs only `trusted_margin` times the local confidence and `trusted_accept`, on any checked frame.
+    trust_contrast: float = 0.2  # dev
     trust_level: float = 0.9
-    distrust_level: float = 0.75  # a map that agreed on fewer of its checks than this is not used at all
+    distrust_level: float = 0.75  # a map agreeing on fewer of its checks is unused; chosen after looking at Human3
     trust_checks: int = 5
-    # A check counts as agreement only when the map is also specific: its area at half its peak is at
-    # most this many times the tracked box's (0: any map). A map that is high over much of the frame
-    # agrees with wherever the tracker is, and earns trust it then spends on a look-alike. Chosen on
-    # ../shared/data/dev + synthetic (3 starts): 6 (3 took the synthetic TANet's gain on person11)
-    agree_spread: float = 6.0
+    agree_spread: float = 6.0  # agreement needs the map to cover <= this many box areas at half peak; dev + synthetic
     trusted_margin: float = 1.0
     trusted_accept: float = 0.5
     # On a check where a trusted map that outlines the target (provider attribute `outlines`: TANet,
-    # ground truth) agrees, move the box's size this far (geometrically) towards the extent of the
-    # map's region at the tracked centre (0: off). Gradual: a jump in size mismatches the filter.
-    # Chosen on ../shared/data/dev plus 12 synthetic videos with ground-truth maps (3 starts).
-    size_rate: float = 0.7
-    # ... and move its centre this far towards that region's centre (0: off). Chosen with ground-truth
-    # maps on ../shared/data/dev + synthetic (3 starts), checked with the synthetic TANet (no change)
-    centre_rate: float = 1.0
+    # the ground truth) agrees, it places the box (0: off):
+    size_rate: float = 0.7  # size moved this far (in log) to the region's extent; dev + synthetic, ground-truth maps
+    centre_rate: float = 1.0  # centre moved this far to the region's centre; dev + synthetic, ground-truth maps
 
 
 class JointTracker:

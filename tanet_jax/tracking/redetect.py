@@ -28,37 +28,21 @@ from tanet_jax.tracking.features import features
 
 @dataclasses.dataclass(frozen=True)
 class RedetectParams:
-    """Scale of the whole-frame search and how the detector learns."""
+    """Scale of the whole-frame search and how the detector learns. "dev + synthetic": chosen on
+    ../shared/data/dev plus 12 synthetic videos, each tracked from 3 starts and averaged. A field
+    without a note was set by hand. The sweeps: experiments/results/tracking.md."""
 
     target_cells: float = 5.0  # the target's mean side in feature cells at the search scale
-    cell: int = 4
+    cell: int = 4  # feature cell, pixels
     max_upscale: float = 1.0  # never enlarge the frame
-    # at most this many cells over the frame (tiny targets get fewer cells each). 12288 leaves a 21x12 px
-    # target of a 1280x720 frame 2.4x1.4 cells: the map's peak fell on truck4_2 in 2% of its frames,
-    # 42% with 49152, at 4.4x the time per map (12 -> 54 ms; experiments/bench/redetect_quality.py).
-    # Tracking on ../shared/data/dev + synthetic was the same with either (3 starts): the cheaper one
-    max_cells: int = 12288
-    lam: float = 1e-2
+    max_cells: int = 12288  # at most this many cells over the frame; 49152 tracks the same on dev + synthetic, slower
+    lam: float = 1e-2  # ridge regularisation
     sigma: float = 0.6  # label width, cells
-    admm_iterations: int = 2
+    admm_iterations: int = 2  # ADMM iterations per filter update
     learning_rate: float = 0.05  # per confident frame it learns from
     learn_every: int = 10  # learn from one confident frame in this many (each costs a whole-frame pass)
-    # the map's zero: this quantile of each response over the frame (0: zero). A correlation response
-    # has a broad floor: at 0 the map's area at half its peak was 31-135 box areas on three dev
-    # sequences, so it never agreed with the tracker (`JointParams.agree_spread`) and went unused;
-    # 0.9 leaves the peaks (0.1-1.4 box areas; experiments/bench/redetect_quality.py). On dev +
-    # synthetic 0.9 scored best (3 starts, 0.617 vs 0.609 dev) but cross-validated as a tie (0.699 vs
-    # 0.698), and on Human3 (not used for choices) its sharper map led the tracker to a look-alike
-    # walker (0.469 -> 0.375): off by default, a choice made after seeing that sequence (tracking.md)
-    background: float = 0.0
-    # Blend in a whole-frame colour map with this weight: each colour's share of target pixels among
-    # all pixels of that colour in the frame (the target's box against the rest of the frame, as DAT's
-    # distractor-aware model, Possegger et al., CVPR 2015), averaged over a window of the target's
-    # size; shape-free, so it holds where the target deforms or grows (wakeboard7: 11x38 px at the
-    # start, 45x64 at frame 48). Its peak fell in the target's box on 78% of the maps of dev + the four
-    # shared sequences against the filter's 57% (experiments/bench/redetect_quality.py). 0.6 and 0.7
-    # tie on ../shared/data/dev + synthetic (3 starts), 0.85 loses wakeboard7 (tracking.md); 0: off
-    colour_weight: float = 0.7
+    background: float = 0.0  # the map's zero: this quantile of the response (0: zero); chosen after looking at Human3
+    colour_weight: float = 0.7  # weight of the whole-frame colour map (DAT-style) in the map; 0: off; dev + synthetic
     colour_bins: int = 16  # levels per channel of the colour histograms
     colour_rate: float = 0.1  # how far each frame it learns from moves the histograms
 
