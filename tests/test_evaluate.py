@@ -1,6 +1,7 @@
 """python -m tanet_jax.evaluate and track end to end on tiny benchmark layouts built on disk:
 every benchmark's layout, results that never go stale, bad sequences skipped, GOT-10k's test
-package, and no attention model used unless named."""
+package, no attention model used unless named, several starts with bootstrap intervals and
+paired differences, reports merged across calls, and flags checked when parsed."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ import pytest
 from tanet_jax import evaluate as evaluate_cli
 from tanet_jax import track as track_cli
 from tanet_jax.data import benchmarks
+from tanet_jax.evaluation.metrics import score_benchmark
 from tanet_jax.evaluation.tracker_spec import apply_overrides, load_config, split_overrides
 
 H, W = 96, 128
@@ -65,25 +67,25 @@ def test_another_threshold_into_the_same_out_gives_new_results_and_force_recompu
     root, out = otb_root(tmp_path / "otb"), tmp_path / "res"
     base = ["--dataset", "otb", "--root", root, "--trackers", "joint", "--attention", "groundtruth", "--out", out,
             "--no-timelines"]
-    code, never = run(base + ["--threshold", "-1"])
+    code, never = run(base + ["--threshold", "0"])
     assert code == 0
-    code, always = run(base + ["--threshold", "100"])
+    code, always = run(base + ["--threshold", "1"])
     assert code == 0
     a, b = never["trackers"]["joint-groundtruth"], always["trackers"]["joint-groundtruth"]
     assert a["results"] != b["results"]  # another configuration, another folder
-    assert a["config"]["joint"]["threshold"] == -1 and b["config"]["joint"]["threshold"] == 100
+    assert a["config"]["joint"]["threshold"] == 0 and b["config"]["joint"]["threshold"] == 1
     assert sum(s["global_searches"] for s in a["per_sequence"].values()) == 0
     assert sum(s["global_searches"] for s in b["per_sequence"].values()) > 0  # tracked again, not reused
     # the same configuration reuses its files; --force tracks again
     gt = np.loadtxt(root / "Alpha" / "groundtruth_rect.txt", delimiter=",")
     (Path(a["results"]) / "Alpha.txt").write_text("".join(",".join(map(str, r)) + "\n" for r in gt))
-    code, again = run(base + ["--threshold", "-1"])
+    code, again = run(base + ["--threshold", "0"])
     assert again["trackers"]["joint-groundtruth"]["per_sequence"]["Alpha"]["success_auc"] == pytest.approx(20 / 21)
-    code, forced = run(base + ["--threshold", "-1", "--force"])
+    code, forced = run(base + ["--threshold", "0", "--force"])
     assert forced["trackers"]["joint-groundtruth"]["per_sequence"]["Alpha"] == a["per_sequence"]["Alpha"] | {
         "fps": forced["trackers"]["joint-groundtruth"]["per_sequence"]["Alpha"]["fps"]}
     tracker_json = json.loads((Path(a["results"]) / "tracker.json").read_text())
-    assert tracker_json["config"]["joint"]["threshold"] == -1 and tracker_json["attention"] == "groundtruth"
+    assert tracker_json["config"]["joint"]["threshold"] == 0 and tracker_json["attention"] == "groundtruth"
     prov = forced["provenance"]
     assert prov["version"] and prov["date"] and prov["machine"]["node"] is not None
 
@@ -291,3 +293,112 @@ def test_several_attentions_run_side_by_side_in_one_report(tmp_path):
     assert (out / "success_plot.png").is_file()
     code, _ = run(["--dataset", "otb", "--root", str(root), "--attention", "correlation,nosuch", "--out", str(out)])
     assert code == 2
+
+
+def test_starts_give_per_start_scores_an_interval_and_paired_differences(tmp_path, capsys):
+    root, out = otb_root(tmp_path / "otb", ("Alpha", "Beta"), (12, 14)), tmp_path / "res"
+    code, report = run(["--dataset", "otb", "--root", root, "--trackers", "local,joint", "--attention", "groundtruth",
+                        "--starts", "2", "--out", out, "--no-timelines"])
+    assert code == 0 and report["protocol"]["starts"] == 2 and report["protocol"]["jitter"] == 0.04
+    local = report["trackers"]["local"]
+    assert (Path(local["results"]) / "Alpha~start1.txt").is_file()  # the jittered start, next to start 0
+    assert len(local["per_start"]) == 2
+    assert local["per_start"][0]["success_auc"] == local["success_auc"]  # start 0: the benchmark's protocol
+    per = local["per_sequence_over_starts"]
+    videos = {v.name: v for v in benchmarks.read_benchmark("otb", root)}
+    alpha = [score_benchmark("otb", {"Alpha": np.loadtxt(Path(local["results"]) / f, delimiter=",")}, videos)
+             ["per_sequence"]["Alpha"]["success_auc"] for f in ("Alpha.txt", "Alpha~start1.txt")]
+    assert per["Alpha"]["success_auc"] == pytest.approx(np.mean(alpha))  # each sequence: its mean over starts
+    mean = local["mean_over_starts"]["success_auc"]
+    assert mean == pytest.approx(np.mean([p["success_auc"] for p in per.values()]))
+    lo, hi = local["interval"]["success_auc"]
+    assert lo <= mean <= hi
+    assert report["baseline"] == "local" and list(report["differences"]) == ["joint-groundtruth"]
+    gt = report["trackers"]["joint-groundtruth"]["per_sequence_over_starts"]
+    diff = report["differences"]["joint-groundtruth"]["success_auc"]
+    assert diff["difference"] == pytest.approx(np.mean([gt[n]["success_auc"] - per[n]["success_auc"] for n in per]))
+    assert diff["sequences"] == 2 and diff["interval"][0] <= diff["difference"] <= diff["interval"][1]
+    printed = capsys.readouterr().out
+    assert "2 starts" in printed and "mean over 2 starts: AUC" in printed and "95% interval over sequences" in printed
+    assert "paired difference to local" in printed and "joint-groundtruth" in printed.split("paired difference")[1]
+    # --baseline picks the reference; a label that is no tracker is an error before any tracking
+    code, report = run(["--dataset", "otb", "--root", root, "--trackers", "local,joint", "--attention", "groundtruth",
+                        "--starts", "2", "--baseline", "joint-groundtruth", "--out", out, "--no-timelines"])
+    assert code == 0 and list(report["differences"]) == ["local"]
+    assert report["differences"]["local"]["success_auc"]["difference"] == pytest.approx(-diff["difference"])
+    code, _ = run(["--dataset", "otb", "--root", root, "--baseline", "nosuch", "--out", tmp_path / "other"])
+    assert code == 2 and "--baseline nosuch" in capsys.readouterr().err and not (tmp_path / "other").exists()
+
+
+def test_a_rerun_reports_exactly_what_the_first_run_did(tmp_path):
+    root, out = otb_root(tmp_path / "otb", ("Alpha", "Beta"), (12, 14)), tmp_path / "res"
+    args = ["--dataset", "otb", "--root", root, "--trackers", "local", "--out", out, "--no-timelines"]
+    _, first = run(args)
+    _, again = run(args)  # reads the result files the first run wrote
+    assert again["trackers"] == first["trackers"]
+    # the scores are those of the 3-decimal files on disk
+    boxes = np.loadtxt(Path(first["trackers"]["local"]["results"]) / "Alpha.txt", delimiter=",")
+    videos = {v.name: v for v in benchmarks.read_benchmark("otb", root)}
+    on_disk = score_benchmark("otb", {"Alpha": boxes}, videos)["per_sequence"]["Alpha"]["success_auc"]
+    assert first["trackers"]["local"]["per_sequence"]["Alpha"]["success_auc"] == on_disk
+
+
+def test_report_keeps_the_trackers_of_earlier_calls_into_the_same_out(tmp_path, capsys):
+    root, out = otb_root(tmp_path / "otb", ("Alpha", "Beta"), (12, 14)), tmp_path / "res"
+    base = ["--dataset", "otb", "--root", root, "--out", out, "--no-timelines"]
+    _, first = run(base + ["--trackers", "local"])
+    code, second = run(base + ["--trackers", "joint", "--attention", "groundtruth"])
+    assert code == 0 and list(second["trackers"]) == ["local", "joint-groundtruth"]
+    assert second["trackers"]["local"] == first["trackers"]["local"]
+    assert list(second["differences"]) == ["joint-groundtruth"]  # against local, the report's first
+    assert {"success_plot.png", "precision_plot.png"} <= {p.name for p in out.iterdir()}
+    _, again = run(base + ["--trackers", "local"])  # evaluated again: it keeps its place, and stays the baseline
+    assert list(again["trackers"]) == ["local", "joint-groundtruth"] and again["baseline"] == "local"
+    # another protocol (here --starts) starts a new report, saying so; its result folders stay
+    code, third = run(base + ["--trackers", "local", "--starts", "2"])
+    assert code == 0 and list(third["trackers"]) == ["local"]
+    assert "replacing a report" in capsys.readouterr().err
+    assert Path(second["trackers"]["joint-groundtruth"]["results"]).is_dir()
+
+
+def test_every_numeric_flag_is_checked_when_parsed(tmp_path, capsys):
+    root = otb_root(tmp_path / "otb", ("Alpha",), (8,))
+    for flag, value in (("--threshold", "-3"), ("--threshold", "1.5"), ("--threshold", "x"), ("--every", "-1"),
+                        ("--every", "2.5"), ("--starts", "0"), ("--starts", "two")):
+        with pytest.raises(SystemExit) as e:
+            evaluate_cli.main(["--dataset", "otb", "--root", str(root), "--out", str(tmp_path / "r"), flag, value])
+        err = capsys.readouterr().err
+        assert e.value.code == 2 and f"argument {flag}: " in err and err.startswith("usage: python -m tanet_jax.evaluate")
+    assert not (tmp_path / "r").exists()
+
+
+def test_ctrl_c_is_one_line_and_status_130(tmp_path, monkeypatch, capsys):
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(evaluate_cli, "evaluate", interrupted)
+    root = otb_root(tmp_path / "otb", ("Alpha",), (8,))
+    assert evaluate_cli.main(["--dataset", "otb", "--root", str(root), "--out", str(tmp_path / "r")]) == 130
+    err = capsys.readouterr().err
+    assert err.startswith("interrupted: evaluation stopped") and err.count("\n") == 1
+
+
+def test_a_truncated_frame_fails_its_sequence_and_the_others_are_scored(tmp_path, capsys):
+    root = otb_root(tmp_path / "otb", ("Alpha", "Beta"), (12, 14))
+    frame = root / "Beta" / "img" / "0005.jpg"
+    data = frame.read_bytes()
+    frame.write_bytes(data[: len(data) // 2])  # a copy cut short: OpenCV alone decodes it half grey
+    code, report = run(["--dataset", "otb", "--root", root, "--trackers", "local", "--out", tmp_path / "res",
+                        "--no-timelines"])
+    assert code == 1
+    assert set(report["trackers"]["local"]["per_sequence"]) == {"Alpha"}
+    assert list(report["failed"]) == ["local/Beta"] and "0005.jpg" in report["failed"]["local/Beta"]
+    failed = [line for line in capsys.readouterr().err.splitlines() if line.startswith("failed:")]
+    assert len(failed) == 1 and "local/Beta" in failed[0] and str(frame) in failed[0]
+
+
+def test_starts_on_the_got10k_test_split_is_a_clear_error(tmp_path, capsys):
+    root = tmp_path / "GOT-10k"
+    got10k_video(root / "test" / "GOT-10k_Test_000001", 6, 0, test=True)
+    code, _ = run(["--dataset", "got10k", "--split", "test", "--root", root, "--starts", "3", "--out", tmp_path / "r"])
+    assert code == 2 and "--starts 3" in capsys.readouterr().err and not (tmp_path / "r").exists()

@@ -14,6 +14,13 @@ from got10k.experiments.got10k import ExperimentGOT10k  # noqa: E402
 from got10k.experiments.otb import ExperimentOTB  # noqa: E402
 
 
+def one_sequence(benchmark, boxes, anno, absent=None):
+    """Scores of one sequence as evaluate computes them (score_benchmark under the benchmark's rule)."""
+    absent = np.zeros(len(anno), bool) if absent is None else absent
+    video = types.SimpleNamespace(boxes=anno, absent=absent, marked=None, image_size=(240, 320))
+    return metrics.score_benchmark(benchmark, {"s": boxes}, {"s": video})["per_sequence"]["s"]
+
+
 def random_boxes(rng, n, w=320, h=240):
     anno = np.stack([rng.uniform(-20, w, n), rng.uniform(-20, h, n), rng.uniform(1, 80, n), rng.uniform(1, 80, n)], 1)
     boxes = anno + rng.normal(0, 15, anno.shape)
@@ -34,7 +41,7 @@ def test_iou_center_error_and_curves_equal_the_toolkit(seed):
     succ, prec = ExperimentOTB._calc_curves(otb, ious, metrics.center_error(boxes, anno))
     np.testing.assert_array_equal(metrics.success_curve(ious), succ)
     np.testing.assert_array_equal(metrics.precision_curve(metrics.center_error(boxes, anno)), prec)
-    scores = metrics.sequence_metrics(boxes, anno)
+    scores = one_sequence("otb", boxes, anno)  # boxes[0] is anno[0], as the rule sets it
     assert scores["success_auc"] == pytest.approx(float(np.mean(succ)), abs=1e-12)
     assert scores["precision"] == pytest.approx(float(prec[20]), abs=1e-12)
 
@@ -47,7 +54,7 @@ def test_got10k_ao_and_sr_equal_the_toolkit():
     ious = toolkit_metrics.rect_iou(boxes[1:].copy(), anno[1:].copy(), bound=bound)[cover[1:] > 0]
     g = types.SimpleNamespace(nbins_iou=101)
     ao, sr, _, _ = ExperimentGOT10k._evaluate(g, ious, np.ones(10))
-    ours = metrics.sequence_metrics(boxes, anno, valid=cover > 0, image_size=(240, 320), skip_first=True)
+    ours = one_sequence("got10k", boxes, anno, absent=cover == 0)
     assert ours["ao"] == pytest.approx(float(ao), abs=1e-12)
     assert ours["sr50"] == pytest.approx(float(sr), abs=1e-12)
     assert ours["sr75"] == pytest.approx(float(np.mean(ious > 0.75)), abs=1e-12)
@@ -60,13 +67,13 @@ def test_normalized_precision_by_hand():
     boxes[1, 0] += 2.0  # 0.1 of the width: inside 0.2
     boxes[2, 0] += 6.0  # 0.3 of the width: outside
     boxes[3, 1] += 3.0  # 0.3 of the height: outside
-    assert metrics.sequence_metrics(boxes, anno)["norm_precision"] == pytest.approx(0.5)
+    assert one_sequence("otb", boxes, anno)["norm_precision"] == pytest.approx(0.5)
 
 
-def test_unannotated_frames_are_skipped():
+def test_unannotated_frames_are_skipped_under_the_uav_rule():
     anno = np.array([[0, 0, 10, 10], [np.nan] * 4, [0, 0, 10, 10]], float)
     boxes = np.array([[0, 0, 10, 10], [50, 50, 5, 5], [0, 0, 10, 10]], float)
-    scores = metrics.sequence_metrics(boxes, anno)
+    scores = one_sequence("uav123", boxes, anno)
     assert scores["frames"] == 2 and scores["success_auc"] == pytest.approx(20 / 21)
 
 

@@ -57,15 +57,20 @@ def test_maps_for_every_frame_with_release_names(tmp_path, checkpoint, rng):
     assert np.abs(got.astype(int) - map_to_uint8(np.asarray(expected)).astype(int)).max() <= 1
 
 
-def test_resume_keeps_existing_maps_and_one_bad_video_loses_nothing(tmp_path, checkpoint, rng):
-    root = otb_folder(tmp_path / "otb", rng, ("Alpha", "Beta", "Gamma"))
+def test_resume_keeps_existing_maps_and_one_bad_video_loses_nothing(tmp_path, checkpoint, rng, capsys):
+    root = otb_folder(tmp_path / "otb", rng, ("Alpha", "Beta", "Gamma", "Delta"))
     out = tmp_path / "maps"
     (out / "Alpha").mkdir(parents=True)
     marker = np.full((5, 5), 7, np.uint8)
     cv2.imwrite(str(out / "Alpha" / "1_attentionMap.png"), marker)  # an earlier run's map
     (root / "Beta" / "img" / "0004.jpg").write_bytes(b"broken")
+    truncated = root / "Delta" / "img" / "0003.jpg"
+    truncated.write_bytes(truncated.read_bytes()[:400])  # decodes (grey below), but is cut short
     code = predict.main(["--root", str(root), "--out", str(out), "--checkpoint", str(checkpoint)])
-    assert code == 1  # Beta failed
+    assert code == 2  # Beta and Delta failed
+    err = capsys.readouterr().err
+    assert f"failed: Beta: {root / 'Beta' / 'img' / '0004.jpg'}: unreadable image" in err
+    assert f"failed: Delta: {truncated}: truncated JPEG" in err
     np.testing.assert_array_equal(cv2.imread(str(out / "Alpha" / "1_attentionMap.png"), cv2.IMREAD_UNCHANGED), marker)
     assert len(list((out / "Alpha").iterdir())) == 4 and len(list((out / "Gamma").iterdir())) == 4
 
@@ -88,7 +93,7 @@ def test_tanet_attention_is_recorded_with_the_checkpoint_sha256(tmp_path, checkp
     import json
 
     from tanet_jax import evaluate, track
-    from tanet_jax.evaluation.tracker_spec import file_sha256
+    from tanet_jax.evaluation.tracker_spec import checkpoint_sha256
 
     root = otb_folder(tmp_path / "otb", rng, ("Alpha",), frames=5)
     out = tmp_path / "res"
@@ -96,8 +101,8 @@ def test_tanet_attention_is_recorded_with_the_checkpoint_sha256(tmp_path, checkp
                           "--checkpoint", str(checkpoint), "--every", "2", "--out", str(out), "--no-timelines"])
     assert code == 0
     entry = json.loads((out / "report.json").read_text())["trackers"]["joint-tanet"]
-    assert entry["checkpoint_sha256"] == file_sha256(checkpoint) and str(checkpoint) in entry["attention_source"]
-    assert f"sha256 {file_sha256(checkpoint)}" in capsys.readouterr().out
+    assert entry["checkpoint_sha256"] == checkpoint_sha256(checkpoint) and str(checkpoint) in entry["attention_source"]
+    assert f"sha256 {checkpoint_sha256(checkpoint)}" in capsys.readouterr().out
     assert track.main(["--sequence", str(root / "Alpha"), "--out", str(tmp_path / "b.txt"), "--attention", "tanet",
                        "--checkpoint", str(checkpoint)]) == 0
     assert f"tanet (TANet generator from {checkpoint}" in capsys.readouterr().out

@@ -24,8 +24,11 @@ def test_boxes_round_trip_and_a_bad_line_names_the_file(tmp_path):
 def test_a_tracker_folder_holds_one_configuration(tmp_path):
     folder = results.TrackerFolder(tmp_path, "local", {"config": {"joint": {"threshold": 0.3}}}, "abc123")
     assert folder.path.name == "local-abc123"
-    folder.save("Seq", np.ones((3, 4)), np.ones(3), np.zeros(3, bool), 50.0, np.full(3, 0.02))
-    assert folder.has("Seq") and folder.load("Seq")["fps"] == 50.0
+    folder.save("Seq", np.ones((3, 4)), np.ones(3), np.zeros(3, bool), 50.0, np.full(3, 0.02),
+                init=np.array([1.0, 2.0, 3.0, 4.0]) / 3)
+    loaded = folder.load("Seq")
+    assert folder.has("Seq") and loaded["fps"] == 50.0
+    assert loaded["init"] == (np.array([1.0, 2.0, 3.0, 4.0]) / 3).tolist()  # exact: tells starts apart
     assert json.loads((folder.path / "tracker.json").read_text())["config"]["joint"]["threshold"] == 0.3
     other = results.TrackerFolder(tmp_path, "local", {"config": {"joint": {"threshold": 0.5}}}, "def456")
     assert not other.has("Seq")  # another configuration never sees these results

@@ -12,7 +12,7 @@ rule (tanet_jax.evaluation.metrics). The report gives:
   (d) sensitivity: the mean AUC when each parameter moves one grid step from the chosen setting.
 
 Each (setting, sequence) run is cached under OUT/runs/, keyed by the config and the tracker code
-(tanet_jax/tracking/*.py): a rerun (or a wider grid) resumes; results of older code are not reused.
+(the tanet_jax package's source): a rerun (or a wider grid) resumes; results of older code are not reused.
 Results: OUT/tracker_sweep.json and OUT/tracker_sweep.md (with this command).
 
     python experiments/bench/export_synthetic_otb.py --preset small --videos 12 --out /tmp/synthetic_otb
@@ -31,14 +31,13 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 from tqdm import tqdm
 
-from tanet_jax.geometry import jitter_box
+from tanet_jax.evaluation.starts import JITTER, START_MARK, mean_over_starts, run_name, start_box  # noqa: F401 (START_MARK re-exported)
 
 from tracking_common import (BenchError, all_videos, cache_folder, check_tracker, command_line, md_table, memo,
                              parse_assignment, preload, read_roots, run_main, success_aucs, track_cached,
                              tracker_config, write_report)
 
 DEFAULT = "default"
-START_MARK = "~start"  # run key of a jittered start: "label/name~start2"
 
 
 def split_values(text: str) -> list[str]:
@@ -142,7 +141,7 @@ def sensitivity(grid: Sequence[tuple[str, Sequence[str]]], setting_ids: Mapping[
 def sweep(roots: Sequence[str], grid_items: Sequence[str], out: Path, *, attention: str = "none",
           config_file: str | None = None, overrides: Sequence[str] = (), checkpoint: str | None = None,
           max_frames: int | None = None, sequences: Sequence[str] | None = None, weigh_roots: bool = False,
-          starts: int = 1, jitter: float = 0.04, command: str = "") -> dict[str, Any]:
+          starts: int = 1, jitter: float = JITTER, command: str = "") -> dict[str, Any]:
     """Run the grid (cached), then rank, cross-validate and write OUT/tracker_sweep.{json,md}."""
     from tanet_jax.evaluation.experiment import load_predictor  # JAX imports only when tracking
     from tanet_jax.evaluation.tracker_spec import TrackerSpec
@@ -180,11 +179,11 @@ def sweep(roots: Sequence[str], grid_items: Sequence[str], out: Path, *, attenti
     fps: dict[str, list[float]] = {sid: [] for sid in setting_by_id}
     if starts < 1:
         raise BenchError(f"--starts {starts}: give at least 1")
-    runs = {f"{key}{START_MARK}{j}" if j else key: (video, j) for key, video in videos.items() for j in range(starts)}
+    runs = {run_name(key, j): (video, j) for key, video in videos.items() for j in range(starts)}
     bar = tqdm(total=len(runs) * len(setting_by_id), desc="sweep", unit="run")
     for run_key, (video, j) in runs.items():
         frames = memo(lambda video=video: preload(video))
-        init = jitter_box(video.boxes[0], j, jitter)
+        init = start_box(video.boxes[0], j, jitter)
         for sid, spec in specs.items():
             bar.set_postfix_str(f"{run_key} {sid}")
             make = lambda spec=spec, video=video: make_tracker(spec.config, spec.attention, boxes=video.boxes,  # noqa: E731
@@ -227,14 +226,6 @@ def sweep(roots: Sequence[str], grid_items: Sequence[str], out: Path, *, attenti
     }
     write_report(out, "tracker_sweep", report, _markdown(report, setting_by_id, by_root), command)
     return report
-
-
-def mean_over_starts(aucs: Mapping[str, float]) -> dict[str, float]:
-    """Per-run AUCs ('seq', 'seq~j1', ...) -> per-sequence means over its starts."""
-    groups: dict[str, list[float]] = {}
-    for key, value in aucs.items():
-        groups.setdefault(key.split(START_MARK)[0], []).append(value)
-    return {k: float(np.mean(v)) for k, v in groups.items()}
 
 
 def _markdown(r: Mapping[str, Any], setting_by_id: Mapping[str, Mapping[str, str]],
@@ -305,7 +296,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--starts", type=int, default=1,
                    help="track each sequence from this many starts (the first box plus seeded jitters) and average "
                         "their AUC: correlation-filter trackers are chaotic, one start is noisy (default 1)")
-    p.add_argument("--jitter", type=float, default=0.04, help="largest jitter of a start, as a fraction of the box size")
+    p.add_argument("--jitter", type=float, default=JITTER,
+                   help=f"largest jitter of a start, as a fraction of the box size (default {JITTER})")
     p.add_argument("--max-frames", type=int, help="cut each sequence to its first N frames (for quick checks)")
     p.add_argument("--sequences", nargs="+", help="only these sequence names (default: all)")
     p.add_argument("--weigh-roots", action="store_true",

@@ -58,7 +58,7 @@ RULES = {"otb": "otb", "dtb70": "otb", "uav123": "uav", "uav123_10fps": "uav", "
 OTHER_RULES = {"lasot": ("pytracking",), "tnl2k": ("pytracking",)}  # selectable instead of the default
 
 __all__ = ["rect_iou", "center_error", "normalized_center_error", "centers", "success_curve", "precision_curve",
-           "sequence_metrics", "score_benchmark", "attribute_scores", "RULES", "OTHER_RULES"]
+           "score_benchmark", "attribute_scores", "RULES", "OTHER_RULES"]
 
 
 def centers(boxes: np.ndarray) -> np.ndarray:
@@ -239,29 +239,3 @@ def attribute_scores(scores: Mapping[str, Any], videos: Mapping[str, Any]) -> di
         entry["sequences"] = len(entry["sequences"])
     return dict(sorted(out.items()))
 
-
-def sequence_metrics(boxes: np.ndarray, anno: np.ndarray, valid: np.ndarray | None = None,
-                     image_size: tuple[int, int] | None = None, skip_first: bool = False) -> dict[str, float]:
-    """Quick scores of one sequence on the frames in `valid` (no benchmark rule): success AUC,
-    precision@20, normalised precision, and AO / SR with boxes bounded to `image_size` (h, w)."""
-    boxes = np.asarray(boxes, np.float64)
-    anno = np.asarray(anno, np.float64)
-    keep = np.ones(len(anno), bool) if valid is None else np.asarray(valid, bool).copy()
-    keep &= ~np.isnan(anno).any(axis=1)
-    if skip_first:
-        keep[0] = False
-    b, a = boxes[keep], anno[keep]
-    if len(a) == 0:
-        raise ValueError("no frame to score")
-    ious = rect_iou(b, a)
-    bound = None if image_size is None else (image_size[1], image_size[0])
-    bounded = rect_iou(b, a, bound=bound)
-    return {
-        "success_auc": float(np.mean(success_curve(ious))),
-        "precision": float(precision_curve(center_error(b, a))[20]),
-        "norm_precision": float(precision_curve(normalized_center_error(b, a), np.linspace(0, 0.5, NBINS_NORM))[20]),
-        "ao": float(np.mean(bounded)),
-        "sr50": float(np.mean(bounded > 0.5)),
-        "sr75": float(np.mean(bounded > 0.75)),
-        "frames": int(len(a)),
-    }

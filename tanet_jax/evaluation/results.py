@@ -65,12 +65,15 @@ class TrackerFolder:
         return {"boxes": read_boxes(self.boxes_file(name)), **data}
 
     def save(self, name: str, boxes: np.ndarray, confidence: np.ndarray, global_search: np.ndarray,
-             fps: float, times: np.ndarray | None = None) -> None:
-        """Boxes and run record of one sequence (record first: `has` needs both)."""
+             fps: float, times: np.ndarray | None = None, init: np.ndarray | None = None) -> None:
+        """Boxes and run record of one sequence (record first: `has` needs both); `init`, the box
+        tracking started from, lets a reader tell results of another start or annotation apart."""
         data = {"confidence": np.asarray(confidence).tolist(),
                 "global_search": np.asarray(global_search, bool).tolist(), "fps": float(fps)}
         if times is not None:
             data["times"] = np.asarray(times).tolist()
+        if init is not None:
+            data["init"] = np.asarray(init, np.float64).tolist()
         write_text_atomic(self.path / f"{name}_meta.json", json.dumps(data))
         write_boxes(self.boxes_file(name), boxes)
 

@@ -1,6 +1,7 @@
 """Which tracker produced a set of results: its full config (from a config file plus
-`--config.key=value` overrides), the attention source and the checkpoint's SHA-256, hashed so
-that results of one configuration are never reused for another."""
+`--config.key=value` overrides), the attention source, the checkpoint's content digest and the
+package's source digest, hashed so that results of one configuration (or of other code) are
+never reused for another."""
 
 from __future__ import annotations
 
@@ -13,10 +14,12 @@ import json
 import platform
 from importlib import metadata
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Iterator, Mapping, Sequence
 
 import ml_collections
+import numpy as np
 
+from tanet_jax.cli import fraction, non_negative_int
 from tanet_jax.tracking import build
 
 DESCRIPTIONS = {
@@ -93,38 +96,59 @@ def apply_overrides(config: ml_collections.ConfigDict, overrides: Sequence[tuple
             raise ValueError(f"--config.{key}={text}: {e}") from None
 
 
-def file_sha256(path: str | Path) -> str:
-    """SHA-256 of a file, or of a directory's files (sorted relative paths and contents)."""
-    path = Path(path)
-    h = hashlib.sha256()
-    files = [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file())
-    for f in files:
-        if f != path:
-            h.update(str(f.relative_to(path)).encode() + b"\0")
-        with open(f, "rb") as fh:
-            for chunk in iter(lambda: fh.read(1 << 20), b""):
-                h.update(chunk)
-    return h.hexdigest()
+PACKAGE = Path(__file__).resolve().parents[1]  # the tanet_jax package: its source decides every result
+SOURCE_SUFFIXES = (".py", ".json", ".txt")  # code and the data tables it reads (frame ranges, attributes)
 
 
 def tracker_code_digest(*extra: str | Path) -> str:
-    """12 hex digits of the SHA-256 of the tracker's source (tanet_jax/tracking/*.py, geometry.py)
-    and `extra` files, so results of older tracker code are never reused as current."""
-    package = Path(build.__file__).resolve().parent
+    """12 hex digits of the SHA-256 of the whole tanet_jax package's source (every .py file and the
+    data tables, by relative path) and `extra` files: the tracker, the attention model, inference,
+    preprocessing and readers all decide the boxes, so results of any other code are never reused."""
     h = hashlib.sha256()
-    for path in [*sorted(package.glob("*.py")), package.parent / "geometry.py", *map(Path, extra)]:
-        h.update(path.name.encode() + b"\0" + path.read_bytes())
+    files = sorted(p for p in PACKAGE.rglob("*") if p.suffix in SOURCE_SUFFIXES and "__pycache__" not in p.parts
+                   and p.is_file())
+    for path in files:
+        h.update(path.relative_to(PACKAGE).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
+    for path in map(Path, extra):
+        h.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
     return h.hexdigest()[:12]
+
+
+def _arrays(tree: Any, prefix: str = "") -> Iterator[tuple[str, np.ndarray]]:
+    """(path, array) of every leaf of nested mappings of arrays."""
+    if isinstance(tree, Mapping):
+        for key in sorted(tree, key=str):
+            yield from _arrays(tree[key], f"{prefix}/{key}")
+    else:
+        yield prefix, np.asarray(tree)
+
+
+def checkpoint_sha256(path: str | Path) -> str:
+    """SHA-256 of what a checkpoint holds: its kind, model config and every array's name, dtype,
+    shape and values; not orbax's files, whose timestamps differ between two saves of the same
+    weights. A checkpoint that cannot be read is a CheckpointError naming it."""
+    from tanet_jax.weights import load_model  # orbax: only when a checkpoint is named
+
+    variables, config, meta = load_model(path)
+    h = hashlib.sha256(json.dumps({"kind": meta.get("kind"), "model_config": config.to_dict()},
+                                  sort_keys=True).encode())
+    for name, array in _arrays(variables):
+        array = np.ascontiguousarray(array)
+        h.update(f"{name}\0{array.dtype.str}\0{array.shape}\0".encode() + array.tobytes())
+    return h.hexdigest()
 
 
 @dataclasses.dataclass(frozen=True)
 class TrackerSpec:
-    """One tracker configuration: settings, attention name and checkpoint (path and SHA-256)."""
+    """One tracker configuration: settings, attention name, checkpoint (path and content digest)
+    and the package source's digest."""
 
     config: dict[str, Any]
     attention: str = "none"
     checkpoint: str | None = None
     checkpoint_sha256: str | None = None
+    # the package source's digest when the spec is made: one for all trackers of a run, taken before tracking
+    code: str = dataclasses.field(default_factory=tracker_code_digest)
 
     @classmethod
     def create(cls, config: ml_collections.ConfigDict | dict[str, Any], attention: str,
@@ -137,7 +161,7 @@ class TrackerSpec:
                              "own training's generator); no model is used unless you name it")
         if checkpoint and attention == "tanet" and not Path(checkpoint).exists():
             raise ValueError(f"{checkpoint}: no such checkpoint")
-        sha = file_sha256(checkpoint) if checkpoint and attention == "tanet" else None
+        sha = checkpoint_sha256(checkpoint) if checkpoint and attention == "tanet" else None
         plain = config.to_dict() if isinstance(config, ml_collections.ConfigDict) else dict(config)
         return cls(json.loads(json.dumps(plain)), attention, checkpoint if attention == "tanet" else None, sha)
 
@@ -156,13 +180,13 @@ class TrackerSpec:
         """Everything that decides the boxes (what the digest hashes), plus the checkpoint path."""
         return {"attention": self.attention, "attention_source": self.attention_source(),
                 "checkpoint": self.checkpoint, "checkpoint_sha256": self.checkpoint_sha256, "config": self.config,
-                "tracker_code_sha256": tracker_code_digest()}
+                "tracker_code_sha256": self.code}
 
     def digest(self) -> str:
-        """12 hex digits of the SHA-256 of config, attention, checkpoint content (not its path) and
-        the tracker's code."""
+        """12 hex digits of the SHA-256 of config, attention, checkpoint content (not its path or
+        orbax's files) and the package's source."""
         key = {"attention": self.attention, "checkpoint_sha256": self.checkpoint_sha256, "config": self.config,
-               "code": tracker_code_digest()}
+               "code": self.code}
         return hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:12]
 
 
@@ -200,10 +224,10 @@ def add_tracker_arguments(parser: Any, several: bool = False) -> None:
                                  "groundtruth is an upper bound; tanet needs --checkpoint")
     parser.add_argument("--checkpoint", metavar="DIR", help="TANet generator checkpoint for --attention tanet "
                         "(required with it; never used otherwise)")
-    parser.add_argument("--threshold", type=float, default=None,
-                        help="global search when the previous confidence is under this (sets joint.threshold; "
-                             "default: the config's)")
-    parser.add_argument("--every", type=int, default=None,
+    parser.add_argument("--threshold", type=fraction, default=None,
+                        help="global search when the previous relative confidence is under this, in [0, 1] "
+                             "(0: never; sets joint.threshold; default: the config's)")
+    parser.add_argument("--every", type=non_negative_int, default=None,
                         help="check the attention map against confident tracking every k frames: a map that agreed "
                              "may correct the local tracker, one that disagreed is not used (sets joint.every; "
                              "0: never; default: the config's)")
