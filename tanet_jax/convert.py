@@ -26,6 +26,7 @@ import jax.numpy as jnp
 import numpy as np
 from flax import traverse_util
 
+from tanet_jax.cli import exit_on_interrupt, positive_int, prog
 from tanet_jax.weights import save_model
 from tanet_jax.models.model_config import PRESETS, ModelConfig, get_preset
 from tanet_jax.models import AppearanceDiscriminator, Generator, MotionDiscriminator
@@ -404,13 +405,14 @@ def convert_file(
     return result
 
 
+@exit_on_interrupt("conversion")
 def main(argv: list[str] | None = None) -> int:
     """CLI entry point: parse flags, convert, print the report; errors are one line, exit 2."""
+    name = prog("tanet_jax.convert")
     parser = argparse.ArgumentParser(
-        prog="python -m tanet_jax.convert",
+        prog=name,
         description=__doc__,
-        epilog="example: python -m tanet_jax.convert --torch-checkpoint TANet_model.pkl "
-               "--output checkpoints/tanet_official",
+        epilog=f"example: {name} --torch-checkpoint TANet_model.pkl --output checkpoints/tanet_official",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--torch-checkpoint", required=True, metavar="FILE",
@@ -421,7 +423,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--kind", choices=KINDS, help="what the file holds (default: recognised from its keys)")
     parser.add_argument("--preset", default="official", choices=sorted(PRESETS),
                         help="model sizes the weights are for (default: %(default)s)")
-    parser.add_argument("--input-size", type=int, metavar="N",
+    parser.add_argument("--input-size", type=positive_int, metavar="N",
                         help="network input size (default: the preset's, 300 for official)")
     parser.add_argument("--allow-partial", action="store_true",
                         help="convert what matches and record missing, unexpected and mis-shaped keys "

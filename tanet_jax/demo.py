@@ -15,6 +15,7 @@ import jax
 import jax.numpy as jnp
 from tqdm import tqdm
 
+from tanet_jax.cli import exit_on_interrupt, non_negative_int, prog
 from tanet_jax.models.model_config import PRESETS, get_preset
 from tanet_jax.data.synthetic import SYNTHETIC_PRESETS, make_video
 from tanet_jax.inference import AttentionPredictor
@@ -32,11 +33,12 @@ def fresh_predictor(preset: str, seed: int) -> AttentionPredictor:
     return AttentionPredictor(config, variables)
 
 
+@exit_on_interrupt("the demo")
 def main(argv: list[str] | None = None) -> int:
     """CLI entry point: load or initialise a generator, write its maps; errors are one line, exit 2."""
-    parser = argparse.ArgumentParser(prog="python -m tanet_jax.demo", description=__doc__,
-                                     epilog="example: python -m tanet_jax.demo --checkpoint "
-                                            "runs/synthetic/generator --out demo_out",
+    name = prog("tanet_jax.demo")
+    parser = argparse.ArgumentParser(prog=name, description=__doc__,
+                                     epilog=f"example: {name} --checkpoint runs/synthetic/generator --out demo_out",
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", default="demo_out", metavar="DIR", help="output directory (default: %(default)s)")
     parser.add_argument("--checkpoint", metavar="DIR",
@@ -45,8 +47,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="model size for a fresh init (default: %(default)s)")
     parser.add_argument("--data", default="tiny", choices=sorted(SYNTHETIC_PRESETS),
                         help="synthetic dataset preset the clip is drawn from (default: %(default)s)")
-    parser.add_argument("--video", type=int, default=0, help="video index in that dataset (default: %(default)s)")
-    parser.add_argument("--seed", type=int, default=0, help="initialisation seed (default: %(default)s)")
+    parser.add_argument("--video", type=non_negative_int, default=0, help="video index in that dataset (default: %(default)s)")
+    parser.add_argument("--seed", type=non_negative_int, default=0, help="initialisation seed (default: %(default)s)")
     args = parser.parse_args(argv)
 
     out = Path(args.out)

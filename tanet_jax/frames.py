@@ -8,11 +8,12 @@ from typing import Sequence
 import cv2
 import numpy as np
 
-from tanet_jax.data.benchmarks import DatasetError
+from tanet_jax.data.benchmarks import DatasetError, read_image
 
 
 class LazyFrames(Sequence[np.ndarray]):
-    """A video's frames read on demand (long videos never sit in memory whole)."""
+    """A video's frames read on demand (long videos never sit in memory whole); a missing,
+    truncated or undecodable frame is a DatasetError naming its file."""
 
     def __init__(self, paths: Sequence[Path]) -> None:
         self.paths = list(paths)
@@ -21,10 +22,7 @@ class LazyFrames(Sequence[np.ndarray]):
         return len(self.paths)
 
     def __getitem__(self, i):  # type: ignore[override]
-        image = cv2.imread(str(self.paths[i]), cv2.IMREAD_COLOR)
-        if image is None:
-            raise DatasetError(f"{self.paths[i]}: missing or unreadable frame")
-        return image
+        return read_image(self.paths[i])
 
 
 class VideoFrames(Sequence[np.ndarray]):

@@ -10,7 +10,10 @@ with a progress bar.
 
 --checkpoint is required: no model is used unless you name it. --dataset and --split read the
 same layouts as `python -m tanet_jax.evaluate` (default split: the one papers report). A video
-that cannot be read is reported and skipped (exit status 1); bad arguments exit with status 2.
+that cannot be read (a missing, truncated or undecodable frame) is reported with the file's name
+and skipped, the other videos' maps are still written, and the exit status is then 2; bad
+arguments also exit with status 2. Ctrl-C exits with status 130; maps on disk are complete, and
+a rerun continues where it stopped.
 """
 
 from __future__ import annotations
@@ -21,15 +24,17 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from tanet_jax.weights import CheckpointError
+from tanet_jax.cli import exit_on_interrupt, positive_int, prog
+from tanet_jax.weights import CheckpointError, read_meta
 from tanet_jax.data.benchmarks import BENCHMARKS, DEFAULT_SPLITS, DatasetError, Warnings, read_benchmark
 from tanet_jax.inference import AttentionPredictor
 from tanet_jax.map_files import predict_video
 
 
+@exit_on_interrupt("attention-map prediction")
 def main(argv: list[str] | None = None) -> int:
     """CLI entry point."""
-    parser = argparse.ArgumentParser(prog="python -m tanet_jax.predict", description=__doc__,
+    parser = argparse.ArgumentParser(prog=prog("tanet_jax.predict"), description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--root", required=True, help="the benchmark's folder")
     parser.add_argument("--dataset", default="otb", choices=BENCHMARKS,
@@ -39,12 +44,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", required=True, help="output folder (OUT/<video>/{j}_attentionMap.png)")
     parser.add_argument("--checkpoint", required=True,
                         help="generator checkpoint (converted official weights, or a training run's generator/)")
-    parser.add_argument("--batch-size", type=int, default=4, help="frames per jitted call")
+    parser.add_argument("--batch-size", type=positive_int, default=4, help="frames per jitted call (default: %(default)s)")
     args = parser.parse_args(argv)
     try:
-        predictor = AttentionPredictor.from_checkpoint(args.checkpoint)
+        read_meta(args.checkpoint)  # cheap checks first: the checkpoint folder, then --root, then the weights
         warnings = Warnings(skip_failed=True)
         videos = list(read_benchmark(args.dataset, Path(args.root), args.split, warnings))
+        predictor = AttentionPredictor.from_checkpoint(args.checkpoint)
     except (CheckpointError, DatasetError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
@@ -64,7 +70,7 @@ def main(argv: list[str] | None = None) -> int:
           f"videos in {out.absolute()}")
     for line in failed:
         print(f"failed: {line}", file=sys.stderr)
-    return 1 if failed else 0
+    return 2 if failed else 0
 
 
 if __name__ == "__main__":

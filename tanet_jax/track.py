@@ -10,18 +10,21 @@ frames. Boxes are written one x,y,w,h line per frame. The attention that propose
 candidates is `none` (the local tracker alone) unless you name one: `tanet` needs --checkpoint,
 `groundtruth` needs the folder's annotations (an upper bound); the output says which was used.
 The render overlays the box (green), the global-search candidates (yellow) and the attention map.
-Bad arguments or unreadable input exit with status 2 and write nothing.
+Bad arguments or unreadable input (a missing, truncated or undecodable frame: the error names the
+file) exit with status 2 and write nothing; Ctrl-C exits with status 130 and writes nothing.
 """
 
 from __future__ import annotations
 
 import argparse
+import math
+import os
 import sys
 from pathlib import Path
 
-import cv2
 import numpy as np
 
+from tanet_jax.cli import exit_on_interrupt, prog
 from tanet_jax.data.benchmarks import DatasetError, Warnings, list_frames, read_otb_sequence
 from tanet_jax.evaluation.results import write_boxes
 from tanet_jax.evaluation.tracker_spec import CONFIG_HELP, add_tracker_arguments, spec_from_args, split_overrides
@@ -32,15 +35,46 @@ from tanet_jax.visualize import Renderer
 from tanet_jax.weights import CheckpointError
 
 
+BOX_FIELDS = (("x", "x"), ("y", "y"), ("w", "width"), ("h", "height"))
+
+
 def parse_box(text: str) -> np.ndarray:
-    """'x,y,w,h' -> array, with a clear error."""
+    """'x,y,w,h' -> array: a value that is not a finite number, or a width or height not above 0,
+    is a ValueError quoting the user's own text."""
+    parts = [p.strip() for p in text.split(",")]
+    if len(parts) != 4:
+        raise ValueError(f"{text!r}: expected 4 comma-separated numbers x,y,w,h, got {len(parts)}")
+    values = []
+    for (short, name), part in zip(BOX_FIELDS, parts):
+        try:
+            value = float(part)
+        except ValueError:
+            raise ValueError(f"{text!r}: the {name} {short} = {part!r} is not a number") from None
+        if not math.isfinite(value):
+            raise ValueError(f"{text!r}: the {name} {short} = {part} is not a finite number")
+        if short in "wh" and value <= 0:
+            raise ValueError(f"{text!r}: the {name} {short} = {part} must be > 0")
+        values.append(value)
+    return np.array(values)
+
+
+def box_argument(text: str) -> str:
+    """argparse type of --init: the text, once parse_box accepts it (so a bad box fails at parse time)."""
     try:
-        box = np.array([float(v) for v in text.replace(" ", "").split(",")])
-    except ValueError:
-        raise ValueError(f"--init must be x,y,w,h numbers, got {text!r}") from None
-    if box.shape != (4,):
-        raise ValueError(f"--init must have 4 numbers, got {text!r}")
-    return box
+        parse_box(text)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+    return text
+
+
+def check_init(init: np.ndarray, frames, given: str | None) -> None:
+    """An --init box (or the annotation's first box) that misses the first frame is an error
+    quoting it, before any tracking."""
+    height, width = frames[0].shape[:2]
+    x, y, w, h = (float(v) for v in init)
+    if x >= width or y >= height or x + w <= 0 or y + h <= 0:
+        source = f"--init {given!r}" if given else f"the first ground-truth box {','.join(f'{v:g}' for v in init)}"
+        raise ValueError(f"{source} lies outside the {width}x{height} first frame")
 
 
 def load_source(args: argparse.Namespace):
@@ -53,19 +87,44 @@ def load_source(args: argparse.Namespace):
         video = next(read_otb_sequence(folder, Warnings()))  # the benchmark's frame range applies
         init = parse_box(args.init) if args.init else video.boxes[0]
         return LazyFrames(video.frames), init, video.boxes, video.absent
-    frames = LazyFrames(list_frames(folder / "img" if (folder / "img").is_dir() else folder))
-    return frames, parse_box(args.init) if args.init else None, None, None
+    frame_dir = folder / "img" if (folder / "img").is_dir() else folder
+    if folder.is_dir() and not (folder / "img").is_dir() and any((c / "img").is_dir() for c in folder.iterdir()):
+        raise DatasetError(f"{folder} holds several sequences (NAME/img/); pass one of them to --sequence")
+    return LazyFrames(list_frames(frame_dir)), parse_box(args.init) if args.init else None, None, None
 
 
+class AtomicRender:
+    """The overlay video written under a temporary name beside --render and renamed only when
+    tracking completes, so a failed or interrupted run leaves no partial video."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.partial = path.with_name(f".{path.stem}.partial{path.suffix}")
+        self.renderer = Renderer(self.partial)
+
+    def __call__(self, *args, **kwargs) -> None:
+        self.renderer(*args, **kwargs)
+
+    def finish(self, complete: bool) -> None:
+        """Close the video; keep it under its name if tracking completed, else delete it."""
+        self.renderer.close()
+        if complete and self.partial.exists():
+            os.replace(self.partial, self.path)
+        else:
+            self.partial.unlink(missing_ok=True)
+
+
+@exit_on_interrupt("tracking")
 def main(argv: list[str] | None = None) -> int:
     """CLI entry point."""
-    parser = argparse.ArgumentParser(prog="python -m tanet_jax.track", description=__doc__, epilog=CONFIG_HELP,
+    parser = argparse.ArgumentParser(prog=prog("tanet_jax.track"), description=__doc__, epilog=CONFIG_HELP,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     src = parser.add_mutually_exclusive_group(required=True)
     src.add_argument("--sequence", help="folder of frames (OTB-style with groundtruth_rect.txt, or plain)")
     src.add_argument("--video", help="video file")
-    parser.add_argument("--init", help="x,y,w,h of the target in the first frame (default: the first "
-                        "ground-truth box of an OTB-style folder)")
+    parser.add_argument("--init", type=box_argument, metavar="X,Y,W,H",
+                        help="the target in the first frame (default: the first ground-truth box of an "
+                        "OTB-style folder)")
     parser.add_argument("--out", required=True, help="boxes file to write (one x,y,w,h line per frame)")
     parser.add_argument("--render", help="also write an overlay video here (.mp4)")
     add_tracker_arguments(parser)
@@ -74,12 +133,13 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as e:
         parser.error(str(e))
     args = parser.parse_args(rest)
-    renderer = None
+    renderer, result = None, None
     try:
         spec = spec_from_args(args, overrides)
         frames, init, boxes, absent = load_source(args)
         if init is None:
             raise ValueError("--init x,y,w,h is needed (no groundtruth_rect.txt to take it from)")
+        check_init(init, frames, args.init)
         if spec.attention == "groundtruth" and boxes is None:
             raise ValueError("--attention groundtruth needs an OTB-style --sequence with groundtruth_rect.txt")
         predictor = None
@@ -88,14 +148,14 @@ def main(argv: list[str] | None = None) -> int:
 
             predictor = AttentionPredictor.from_checkpoint(spec.checkpoint)
         tracker = make_tracker(spec.config, spec.attention, boxes=boxes, absent=absent, predictor=predictor)
-        renderer = Renderer(Path(args.render)) if args.render else None
+        renderer = AtomicRender(Path(args.render)) if args.render else None
         result = run_sequence(tracker, frames, init, renderer)
     except (CheckpointError, DatasetError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     finally:
         if renderer:
-            renderer.close()
+            renderer.finish(complete=result is not None)
     write_boxes(Path(args.out), result.boxes)
     print(f"{len(result.boxes)} boxes to {args.out} at {result.fps:.1f} fps; "
           f"global search fired on {int(result.global_search.sum())} frames")

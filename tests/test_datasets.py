@@ -142,7 +142,7 @@ def test_lasot_and_tnl2k_layouts(tmp_path):
         ("zero_size", "groundtruth.txt:3: zero-size box"),
         ("too_many", "9 boxes for 8 frames"),
         ("too_few", "7 boxes for 8 frames"),
-        ("unreadable", "00000002.jpg: missing or unreadable frame"),
+        ("unreadable", "00000002.jpg: unreadable image"),
     ],
 )
 def test_bad_input_names_file_and_line(tmp_path, damage, message):

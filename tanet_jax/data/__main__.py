@@ -5,6 +5,9 @@
   python -m tanet_jax.data stats NAME --data-dir DIR [--config C] [--json]
 
 Datasets: got10k, lasot, tnl2k, otb (read from --source), synthetic_tracking (generated).
+A missing, truncated or undecodable frame, or a bad annotation, stops the build with one line
+naming the file (exit status 2). Ctrl-C stops it between two frames (exit status 130): the
+partial build is removed, so it is never taken for a finished one, and a rerun builds again.
 """
 
 from __future__ import annotations
@@ -13,14 +16,17 @@ import argparse
 import json
 import logging
 import sys
+from pathlib import Path
 
+from tanet_jax.cli import exit_on_interrupt, prog
 from tanet_jax.data.benchmarks import DatasetError
 from tanet_jax.data.builders import BUILDERS, build, get_builder, stats
 
 
+@exit_on_interrupt("the dataset command")
 def main(argv: list[str] | None = None) -> int:
     """CLI entry point."""
-    parser = argparse.ArgumentParser(prog="python -m tanet_jax.data", description=__doc__,
+    parser = argparse.ArgumentParser(prog=prog("tanet_jax.data"), description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
     b = sub.add_parser("build", help="build a dataset (array_record files, no TensorFlow)")
@@ -39,6 +45,10 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "build":
             if args.name == "synthetic_tracking" and args.source:
                 parser.error("synthetic_tracking is generated; it takes no --source")
+            builder = get_builder(args.name, args.data_dir, args.config)
+            if not (Path(builder.data_dir) / "dataset_info.json").is_file():  # is_prepared() without its warning
+                print(f"building {args.name}/{builder.builder_config.name} in {builder.data_dir} "
+                      "(Ctrl-C stops it and keeps nothing)", flush=True)
             builder = build(args.name, args.data_dir, args.source, args.config)
         else:
             builder = get_builder(args.name, args.data_dir, args.config)

@@ -1,11 +1,15 @@
 """Readers of the benchmarks' raw folders (GOT-10k, LaSOT, TNL2K, OTB, UAV123, UAV123@10fps,
 DTB70) into one Video record.
 
-They check what they read: a missing frame, an unparsable box line, a box outside the image or
-of zero size, or a box count that does not match the frame count is an error naming the file and
-line. Where the dataset itself marks a frame (GOT-10k absence, LaSOT full occlusion / out of
-view, an all-zero box in LaSOT or TNL2K), an unusable box is a counted warning and the frame is
-kept as absent. The dataset builders and the tracker evaluation both read through here.
+They check what they read: a missing, truncated or undecodable frame, an unparsable box line, a
+box outside the image or of zero size, or a box count that does not match the frame count is an
+error naming the file and line. Where the dataset itself marks a frame (GOT-10k absence, LaSOT
+full occlusion / out of view, the LaSOT and TNL2K toolkits' `absent/NAME.txt`), an unusable box
+is a counted warning and the frame is kept as absent; LaSOT and TNL2K folders without those flag
+files fall back to taking an all-zero box as the absence marker (a counted warning says so).
+Frames are listed in natural order (frame_2 before frame_10), and every image is read through
+`read_image` / `decode_image`, which refuse a file cut short. The dataset builders, the
+tracker, the predictor and the evaluation all read through here.
 
 By default a bad sequence stops the read (the dataset builders want that); a `Warnings` made
 with `skip_failed=True` records it in `failed` and goes on (the evaluation wants that).
@@ -21,7 +25,7 @@ import json
 import logging
 import re
 from pathlib import Path
-from typing import Callable, Iterable, Iterator
+from typing import Callable, Iterable, Iterator, Sequence
 
 import cv2
 import numpy as np
@@ -60,6 +64,84 @@ class DatasetError(ValueError):
     """Raw benchmark data that cannot be read faithfully; the message names file and line."""
 
 
+# --------------------------------------------------------------------------- images
+
+JPEG_SOI, JPEG_EOI, JPEG_SOS = b"\xff\xd8", b"\xff\xd9", 0xDA
+PNG_SIGNATURE, PNG_IEND = b"\x89PNG\r\n\x1a\n", b"IEND\xaeB`\x82"
+
+
+def _jpeg_complete(data: bytes) -> bool:
+    """Whether a JPEG holds its end-of-image marker after the main image's first scan.
+
+    The common case is the marker at the very end (after any zero padding). Otherwise the header
+    segments are walked by their lengths (so an EXIF thumbnail's own marker is skipped) to the
+    first start-of-scan; entropy-coded data never holds FF D9, so the marker after it is the
+    image's own end, and bytes after it are a trailer some cameras append.
+    """
+    if data.rstrip(b"\0").endswith(JPEG_EOI):
+        return True
+    pos = 2
+    while pos + 4 <= len(data):
+        if data[pos] != 0xFF:
+            return False
+        marker = data[pos + 1]
+        if marker == 0xFF:  # fill byte
+            pos += 1
+        elif 0xD0 <= marker <= 0xD7 or marker == 0x01:  # markers without a length
+            pos += 2
+        elif marker == JPEG_SOS:
+            return data.find(JPEG_EOI, pos + 2) != -1
+        else:
+            pos += 2 + int.from_bytes(data[pos + 2:pos + 4], "big")
+    return False
+
+
+def incomplete_image(data: bytes) -> str | None:
+    """Why an encoded image's bytes are cut short, or None: OpenCV decodes a truncated JPEG or
+    PNG into a partly grey image with only a libjpeg warning, so the ends are checked first."""
+    if data.startswith(JPEG_SOI):
+        return None if _jpeg_complete(data) else "truncated JPEG (the file ends before its end-of-image marker FFD9)"
+    if data.startswith(PNG_SIGNATURE):
+        return None if data.rfind(PNG_IEND) > 8 else "truncated PNG (no IEND chunk at its end)"
+    if data.startswith(b"BM") and len(data) >= 6:
+        size = int.from_bytes(data[2:6], "little")
+        if len(data) < size:
+            return f"truncated BMP ({len(data)} of the {size} bytes its header gives)"
+    return None
+
+
+def decode_image(data: bytes, what: str | Path, flags: int = cv2.IMREAD_COLOR) -> np.ndarray:
+    """Decode encoded image bytes (uint8 BGR by default), refusing bytes cut short or that OpenCV
+    cannot decode with a DatasetError naming `what` (the file, or the record holding the bytes)."""
+    if not data:
+        raise DatasetError(f"{what}: empty image file")
+    problem = incomplete_image(data)
+    if problem:
+        raise DatasetError(f"{what}: {problem}")
+    try:
+        image = cv2.imdecode(np.frombuffer(data, np.uint8), flags)
+    except cv2.error:
+        image = None
+    if image is None or image.size == 0:
+        raise DatasetError(f"{what}: unreadable image (not a JPEG, PNG or other format OpenCV decodes)")
+    return image
+
+
+def read_file(path: Path) -> bytes:
+    """A file's bytes, or a DatasetError naming it."""
+    try:
+        return Path(path).read_bytes()
+    except FileNotFoundError:
+        raise DatasetError(f"{path}: missing frame (no such file)") from None
+    except OSError as e:
+        raise DatasetError(f"{path}: unreadable ({e.strerror or e})") from None
+
+
+def read_image(path: Path, flags: int = cv2.IMREAD_COLOR) -> np.ndarray:
+    """Every image file the package reads: one read of the bytes, checked complete, decoded."""
+    return decode_image(read_file(path), path, flags)
+
+
 @dataclasses.dataclass
 class Video:
     """One annotated video: frame files, [x, y, w, h] boxes (NaN where not annotated), absence."""
@@ -72,7 +154,9 @@ class Video:
     description: str = ""
     annotation_file: Path | None = None
     zero_box_means_absent: bool = False  # LaSOT and TNL2K mark a missing target with 0,0,0,0
-    marked: np.ndarray | None = None  # frames the dataset's own flags mark absent (LaSOT, GOT-10k)
+    # frames the dataset's own flags mark absent (GOT-10k, LaSOT, TNL2K; for LaSOT and TNL2K
+    # without flag files, the frames whose box is 0,0,0,0)
+    marked: np.ndarray | None = None
     attributes: tuple[str, ...] = ()  # the benchmark's attribute labels of this sequence (UAV123, LaSOT)
 
     def __len__(self) -> int:
@@ -144,6 +228,26 @@ def parse_flags(path: Path, count: int) -> np.ndarray:
     return flags
 
 
+def read_absence(video: Video, candidates: Sequence[Sequence[Path]], warnings: Warnings) -> np.ndarray:
+    """The frames a benchmark's absence flag files mark: the union of the first group of
+    `candidates` with a file present; without any, the frames whose box is 0,0,0,0 (the marker
+    those files go with), counted in a warning that says the absence was inferred."""
+    for group in candidates:
+        present = [f for f in group if f.is_file()]
+        if present:
+            marked = np.zeros(len(video), bool)
+            for f in present:
+                marked |= parse_flags(f, len(video)).astype(bool)
+            return marked
+    marked = (video.boxes == 0).all(axis=1)
+    if marked.any():
+        names = " or ".join(str(f) for group in candidates for f in group)
+        warnings.warn("absence inferred from 0,0,0,0 boxes",
+                      f"{video.annotation_file}: no absence flags ({names}); its frames with a 0,0,0,0 box "
+                      "are taken as absent")
+    return marked
+
+
 def read_attributes(path: Path, names: tuple[str, ...]) -> tuple[str, ...]:
     """The attribute names whose flag is 1 in a one-line 0/1 attribute file (empty if no file)."""
     if not path.is_file():
@@ -152,17 +256,29 @@ def read_attributes(path: Path, names: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(n for n, f in zip(names, flags) if f)
 
 
+_NUMBER = re.compile(r"([0-9]+)")
+
+
+def natural_key(path: Path) -> tuple:
+    """Sort key reading the numbers in a name as numbers (frame_2 before frame_10, 2.jpg before
+    10.jpg); the name itself breaks ties (1.jpg, 01.jpg)."""
+    parts = _NUMBER.split(path.name)  # text, number, text, ...: the same kind at each position
+    return tuple(int(p) if i % 2 else p for i, p in enumerate(parts)), path.name
+
+
 def list_frames(folder: Path) -> list[Path]:
-    """Image files of a folder in name order."""
+    """Image files of a folder in natural order; numbered names must have no gap."""
     if not folder.is_dir():
         raise DatasetError(f"{folder}: frame folder not found")
-    frames = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+    frames = sorted((p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES), key=natural_key)
     if not frames:
         raise DatasetError(f"{folder}: no frames")
     if all(p.stem.isdigit() for p in frames):
         numbers = [int(p.stem) for p in frames]
         expected = range(numbers[0], numbers[0] + len(numbers))
-        for got, want in zip(numbers, expected):
+        for i, (got, want) in enumerate(zip(numbers, expected)):
+            if i and got == numbers[i - 1]:
+                raise DatasetError(f"{frames[i - 1]} and {frames[i].name}: two frames numbered {got}")
             if got != want:
                 width = len(frames[0].stem)
                 raise DatasetError(f"{folder / (str(want).zfill(width) + frames[0].suffix)}: missing frame")
@@ -171,18 +287,32 @@ def list_frames(folder: Path) -> list[Path]:
 
 def image_size(path: Path) -> tuple[int, int]:
     """(height, width) of an image file, or an error naming it."""
-    image = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
-    if image is None:
-        raise DatasetError(f"{path}: missing or unreadable frame")
+    image = read_image(path, cv2.IMREAD_UNCHANGED)
     return int(image.shape[0]), int(image.shape[1])
+
+
+def refuse_one_sequence(root: Path, marker: str, benchmark: str, levels: int = 1) -> None:
+    """A --root that is itself one sequence (it holds `marker`) is an error saying which folder
+    to pass instead: its parent, or for layouts nested deeper the folder `levels` up."""
+    held = sorted(Path(root).glob(marker))
+    if not held:
+        return
+    found = held[0].name
+    if levels == 1:
+        raise DatasetError(f"{root} is one sequence (it holds {found}); pass its parent folder")
+    top = Path(root).absolute().parents[levels - 1]
+    raise DatasetError(f"{root} is one sequence (it holds {found}); pass the {benchmark} root, "
+                       f"{levels} folders up: {top}")
 
 
 def check_video(video: Video, marked: np.ndarray | None, warnings: Warnings) -> Video:
     """Validate boxes against frames and image size, and set `absent`.
 
     `marked` flags frames the dataset itself marks (absence, occlusion, out of view); an
-    unusable box there, or an all-zero box where the dataset uses that as its marker, is a
-    counted warning and the frame is absent; anywhere else it is an error.
+    unusable box there is a counted warning and the frame is absent. Where the dataset uses
+    0,0,0,0 as its absence marker, such a box on a frame the flags leave unmarked is a counted
+    warning too: its box becomes NaN and the frame stays in the scores (as the toolkits score a
+    box that is not all positive: a miss). Any other unusable box is an error.
     """
     n = len(video.frames)
     if len(video.boxes) != n:
@@ -202,12 +332,19 @@ def check_video(video: Video, marked: np.ndarray | None, warnings: Warnings) -> 
             problem = f"box outside the {width}x{height} image"
         else:
             continue
-        if marked[i] or (video.zero_box_means_absent and not box.any()):
+        if marked[i]:
             warnings.warn(
                 "unusable box on a frame marked absent",
                 f"{video.annotation_file}:{i + 1}: {problem} {box.tolist()} on a frame the dataset marks absent",
             )
             absent[i] = True
+            video.boxes[i] = np.nan
+        elif video.zero_box_means_absent and not box.any():
+            warnings.warn(
+                "0,0,0,0 box on a frame the flags do not mark absent",
+                f"{video.annotation_file}:{i + 1}: 0,0,0,0 box on a frame the absence flags do not mark; "
+                "kept as a frame without a box",
+            )
             video.boxes[i] = np.nan
         else:
             raise DatasetError(f"{video.annotation_file}:{i + 1}: {problem} {box.tolist()}")
@@ -247,6 +384,7 @@ def read_otb(root: Path, warnings: Warnings | None = None) -> Iterator[Video]:
         raise DatasetError(f"{root}: OTB root not found")
     seqs = [p for p in sorted(root.iterdir()) if p.is_dir() and any(p.glob("groundtruth_rect*.txt"))]
     if not seqs:
+        refuse_one_sequence(root, "groundtruth_rect*.txt", "OTB")
         raise DatasetError(f"{root}: no OTB sequences (NAME/img/ and NAME/groundtruth_rect.txt) found")
     labels = otb_attributes()
     yield from _each([p.name for p in seqs], lambda n: read_otb_sequence(root / n, warnings, attributes=labels),
@@ -290,6 +428,7 @@ def read_dtb70(root: Path, warnings: Warnings | None = None) -> Iterator[Video]:
         raise DatasetError(f"{root}: DTB70 root not found")
     seqs = sorted(p.name for p in root.iterdir() if (p / "groundtruth_rect.txt").is_file())
     if not seqs:
+        refuse_one_sequence(root, "groundtruth_rect.txt", "DTB70")
         raise DatasetError(f"{root}: no DTB70 sequences (NAME/img/ and NAME/groundtruth_rect.txt) found")
     yield from _each(seqs, lambda n: read_otb_sequence(root / n, warnings, frame_ranges={}), warnings)
 
@@ -341,6 +480,10 @@ def read_got10k(root: Path, split: str, warnings: Warnings | None = None) -> Ite
     warnings = warnings or Warnings()
     split_dir = Path(root) / split
     if not split_dir.is_dir():
+        refuse_one_sequence(root, "groundtruth.txt", "GOT-10k", levels=2)
+        if Path(root).name in SPLITS["got10k"] and any(p.is_dir() for p in Path(root).iterdir()):
+            raise DatasetError(f"{root} is the GOT-10k {Path(root).name!r} split folder; pass its parent "
+                               f"folder ({Path(root).absolute().parent}) with --split {Path(root).name}")
         raise DatasetError(f"{split_dir}: GOT-10k split folder not found")
     list_file = split_dir / "list.txt"
     if list_file.is_file():
@@ -389,7 +532,9 @@ def _read_meta_info(path: Path) -> dict[str, str]:
 def read_lasot(root: Path, split: str, warnings: Warnings | None = None) -> Iterator[Video]:
     """LaSOT `CATEGORY/CATEGORY-N/{img/%08d.jpg, groundtruth.txt, full_occlusion.txt,
     out_of_view.txt, nlp.txt}`; `split` is 'train' or 'test' (from testing_set.txt in the root)
-    or 'all'. The test split is the 280 videos of the benchmark's protocol II (testing_set.txt in
+    or 'all'. Absent frames are those full_occlusion.txt or out_of_view.txt flag, else those the
+    evaluation toolkit's `annos/absent/NAME.txt` flags (copied to ROOT/absent/NAME.txt), else
+    (neither present) those whose box is 0,0,0,0. The test split is the 280 videos of the benchmark's protocol II (testing_set.txt in
     the root if present, else the list shipped in tanet_jax/data/tables); test videos the folder
     lacks are listed in `missing`."""
     warnings = warnings or Warnings()
@@ -401,6 +546,10 @@ def read_lasot(root: Path, split: str, warnings: Warnings | None = None) -> Iter
         if (seq / "groundtruth.txt").is_file()
     )
     if not names:
+        refuse_one_sequence(root, "groundtruth.txt", "LaSOT", levels=2)
+        if any((p / "groundtruth.txt").is_file() for p in root.iterdir()):
+            raise DatasetError(f"{root} is one LaSOT category (its folders hold groundtruth.txt); pass its "
+                               "parent folder")
         raise DatasetError(f"{root}: no LaSOT videos (CATEGORY/CATEGORY-N/groundtruth.txt) found")
     if split != "all":
         test_file = root / "testing_set.txt"
@@ -416,13 +565,11 @@ def read_lasot(root: Path, split: str, warnings: Warnings | None = None) -> Iter
         seq = root / name.rsplit("-", 1)[0] / name
         frames = list_frames(seq / "img")
         boxes = parse_boxes(seq / "groundtruth.txt")
-        marked = np.zeros(len(frames), bool)
-        for flag_file in ("full_occlusion.txt", "out_of_view.txt"):
-            if (seq / flag_file).is_file():
-                marked |= parse_flags(seq / flag_file, len(frames)).astype(bool)
         nlp = seq / "nlp.txt"
         description = nlp.read_text().strip() if nlp.is_file() else ""
         video = _new_video(name, frames, boxes, seq / "groundtruth.txt", description, zero_box_means_absent=True)
+        marked = read_absence(video, [[seq / "full_occlusion.txt", seq / "out_of_view.txt"],
+                                      [root / "absent" / f"{name}.txt"]], warnings)
         video.attributes = read_attributes(root / "att" / f"{name}.txt", ATTRIBUTES["lasot"])
         yield check_video(video, marked, warnings)
 
@@ -433,15 +580,18 @@ def read_lasot(root: Path, split: str, warnings: Warnings | None = None) -> Iter
 
 def read_tnl2k(root: Path, warnings: Warnings | None = None, split: str = "all") -> Iterator[Video]:
     """TNL2K `NAME/{imgs/*, groundtruth.txt, language.txt}`: `root` is one subset's folder, or
-    holds the subset as `root/SPLIT/` (e.g. `test/`), which is then used."""
+    holds the subset as `root/SPLIT/` (e.g. `test/`), which is then used. Absent frames are those
+    the evaluation toolkit's `annos/absent/NAME.txt` flags (copied to `absent/NAME.txt` beside
+    the videos, or in `root`), else (no such file) those whose box is 0,0,0,0."""
     warnings = warnings or Warnings()
-    root = Path(root)
+    given = root = Path(root)
     if not root.is_dir():
         raise DatasetError(f"{root}: TNL2K root not found")
     if split != "all" and (root / split).is_dir():
         root = root / split
     seqs = sorted(p for p in root.iterdir() if (p / "groundtruth.txt").is_file())
     if not seqs:
+        refuse_one_sequence(root, "groundtruth.txt", "TNL2K")
         raise DatasetError(f"{root}: no TNL2K videos (NAME/imgs/ and NAME/groundtruth.txt) found")
 
     def load(name: str) -> Iterator[Video]:
@@ -451,7 +601,8 @@ def read_tnl2k(root: Path, warnings: Warnings | None = None, split: str = "all")
         language = seq / "language.txt"
         description = language.read_text().strip() if language.is_file() else ""
         video = _new_video(seq.name, frames, boxes, seq / "groundtruth.txt", description, zero_box_means_absent=True)
-        yield check_video(video, None, warnings)
+        flag_files = dict.fromkeys([root / "absent" / f"{name}.txt", given / "absent" / f"{name}.txt"])
+        yield check_video(video, read_absence(video, [[f] for f in flag_files], warnings), warnings)
 
     yield from _each([p.name for p in seqs], load, warnings)
 

@@ -10,7 +10,10 @@ the per-split video table (names, lengths, absent frames) is kept in the dataset
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import signal
+import threading
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
@@ -23,6 +26,32 @@ from tanet_jax.preprocess import crop_box
 
 VERSION = "1.0.0"
 JPEG_QUALITY = 95
+_STOP = threading.Event()  # set by Ctrl-C during build(); the example generator stops at the next frame
+
+
+@contextlib.contextmanager
+def _stop_between_frames() -> Iterator[None]:
+    """Ctrl-C during a build becomes a KeyboardInterrupt raised between two frames, in this thread
+    and never inside the writer's native code, so TFDS removes its temporary folder and nothing
+    half-written remains (a second Ctrl-C stops at once). One arriving after the last frame still
+    stops the command, with the dataset complete."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def request_stop(signum: int, frame: Any) -> None:
+        _STOP.set()
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+
+    _STOP.clear()
+    previous = signal.signal(signal.SIGINT, request_stop)
+    try:
+        yield
+        if _STOP.is_set():
+            raise KeyboardInterrupt
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        _STOP.clear()
 
 
 @dataclasses.dataclass
@@ -73,14 +102,13 @@ def features() -> tfds.features.FeaturesDict:
     })
 
 
-def _decode(data: np.ndarray | bytes | Path, what: str) -> np.ndarray:
+def _load(data: np.ndarray | bytes | Path, what: str) -> tuple[np.ndarray, bytes | None]:
+    """A frame as an image and, when it came encoded (a file or bytes), those bytes; a missing,
+    truncated or undecodable frame is a DatasetError naming the file (or `what` for bytes)."""
     if isinstance(data, np.ndarray):
-        return data
-    raw = data.read_bytes() if isinstance(data, Path) else data
-    image = cv2.imdecode(np.frombuffer(raw, np.uint8), cv2.IMREAD_COLOR)
-    if image is None:
-        raise benchmarks.DatasetError(f"{what}: missing or unreadable frame")
-    return image
+        return data, None
+    raw = benchmarks.read_file(data) if isinstance(data, Path) else data
+    return benchmarks.decode_image(raw, data if isinstance(data, Path) else what), raw
 
 
 def _encode(image: np.ndarray, what: str) -> bytes:
@@ -90,13 +118,12 @@ def _encode(image: np.ndarray, what: str) -> bytes:
     return data.tobytes()
 
 
-def _store(data: np.ndarray | bytes | Path, resolution: int | None, what: str) -> tuple[bytes, tuple[int, int]]:
-    """JPEG bytes at the stored resolution and that resolution (h, w). Original-size JPEG files
-    are stored byte for byte (after checking they decode)."""
-    image = _decode(data, what)
+def _store(image: np.ndarray, raw: bytes | None, resolution: int | None, what: str) -> tuple[bytes, tuple[int, int]]:
+    """JPEG bytes at the stored resolution and that resolution (h, w). Original-size JPEG frames
+    are stored byte for byte (`raw`, already checked complete and decoded into `image`)."""
     if resolution is None:
-        if isinstance(data, Path) and data.suffix.lower() in (".jpg", ".jpeg"):
-            return data.read_bytes(), image.shape[:2]
+        if raw is not None and raw.startswith(benchmarks.JPEG_SOI):
+            return raw, image.shape[:2]
         return _encode(image, what), image.shape[:2]
     return _encode(cv2.resize(image, (resolution, resolution)), what), (resolution, resolution)
 
@@ -143,15 +170,19 @@ class TrackingBuilder(tfds.core.GeneratorBasedBuilder):
                 continue
             video_index = len(table["videos"])
             height, width = video.image_size
-            first = _decode(video.load(0), f"{video.name} frame 1")
+            source = video.load(0)
+            first, first_raw = _load(source, f"{video.name} frame 1")
             target_crop = crop_box(first, video.boxes[0])
             if resolution is not None:
                 target_crop = cv2.resize(target_crop, (resolution, resolution))
             target = _encode(target_crop, f"{video.name} target")
             for i in range(video.num_frames):
-                data = first if i == 0 else video.load(i)
-                what = str(data) if isinstance(data, Path) else f"{video.name} frame {i + 1}"
-                image, stored = _store(data, resolution, what)
+                if _STOP.is_set():
+                    raise KeyboardInterrupt
+                source = source if i == 0 else video.load(i)
+                what = str(source) if isinstance(source, Path) else f"{video.name} frame {i + 1}"
+                frame, raw = (first, first_raw) if i == 0 else _load(source, what)
+                image, stored = _store(frame, raw, resolution, what)
                 if stored != (height, width) and resolution is None:
                     raise benchmarks.DatasetError(f"{what}: size {stored} differs from the video's {(height, width)}")
                 box = video.boxes[i].astype(np.float32)
@@ -289,12 +320,15 @@ def get_builder(name: str, data_dir: str | Path, config: str | None = None) -> T
 
 
 def build(name: str, data_dir: str | Path, source: str | Path | None = None, config: str | None = None) -> TrackingBuilder:
-    """Build (or reuse) a dataset; raw benchmarks read from `source`."""
+    """Build (or reuse) a dataset; raw benchmarks read from `source`. TFDS writes into a
+    temporary folder renamed on success and removed on any error or Ctrl-C, so an interrupted
+    build is never taken for a finished one (is_prepared) and a rerun builds from scratch."""
     builder = get_builder(name, data_dir, config)
     if builder.MANUAL_DOWNLOAD_INSTRUCTIONS and source is None:
         raise ValueError(f"{name} needs --source: {builder.MANUAL_DOWNLOAD_INSTRUCTIONS}")
     download_config = tfds.download.DownloadConfig(manual_dir=str(source)) if source else None
-    builder.download_and_prepare(download_config=download_config)
+    with _stop_between_frames():
+        builder.download_and_prepare(download_config=download_config)
     return builder
 
 

@@ -24,6 +24,7 @@ import cv2
 import grain
 import numpy as np
 
+from tanet_jax.data.benchmarks import decode_image
 from tanet_jax.geometry import box_mask
 
 WINDOW = 4  # frames t-1, t, t+1, t+2
@@ -38,10 +39,9 @@ class Augment:
 
 
 def decode_jpeg(data: bytes, size: int, what: str) -> np.ndarray:
-    """JPEG bytes -> uint8 BGR at size x size (cv2.resize, bilinear, as the release)."""
-    image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
-    if image is None:
-        raise ValueError(f"{what}: undecodable JPEG in the dataset")
+    """JPEG bytes -> uint8 BGR at size x size (cv2.resize, bilinear, as the release); truncated or
+    undecodable bytes are a DatasetError (a ValueError) naming `what`."""
+    image = decode_image(data, f"{what} (stored in the dataset)")
     if image.shape[:2] != (size, size):
         image = cv2.resize(image, (size, size))
     return image
