@@ -20,7 +20,8 @@ Rules (`RULES` maps a benchmark to one; `score_benchmark` applies it):
   box is replaced by the ground truth; ABSENT frames are removed from the numerators but every
   frame stays in the denominator (so an absent frame is a miss for success, precision and
   normalised precision alike). Absent = the frames LaSOT flags fully occluded or out of view
-  (`full_occlusion.txt`, `out_of_view.txt`), or for TNL2K the frames whose box is 0,0,0,0. Of the
+  (`full_occlusion.txt`, `out_of_view.txt`), or for TNL2K the frames its toolkit's `absent/NAME.txt`
+  flags (0,0,0,0 boxes only where that file is missing). Of the
   other frames, one whose ground truth is not all positive (x, y, w and h > 0: a box touching the
   left or top border counts too) scores IoU -1 (a miss) and centre error -1 (a HIT at every
   threshold). IoU uses the 1-pixel convention (x + w - 1), centre x + (w - 1) / 2, normalised
