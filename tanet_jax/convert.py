@@ -7,6 +7,12 @@ Recognised state_dicts (by their keys, or `--kind`):
   appearance_discriminator  the release's appearance D (conv1.0 ... fc5.1)
   motion_discriminator      the release's motion D (C3D trunk, conv_2D.0, fc4.0, fc5.1)
 Reading PyTorch files needs torch: `pip install torch==2.13.0` (or the `convert` extra).
+
+Python API (the command line only parses its flags and calls convert_file):
+  convert_file(torch_file, output_dir, get_preset("official"))  a file -> a checkpoint directory
+                                                                (returns the Conversion report)
+  convert_state_dict(state_dict, config, kind=None)             arrays in memory -> Flax variables
+  load_torch_state_dict(path), detect_kind(keys)                reading and recognising a state_dict
 """
 
 from __future__ import annotations
@@ -31,6 +37,9 @@ from tanet_jax.weights import save_model
 from tanet_jax.models.model_config import PRESETS, ModelConfig, get_preset
 from tanet_jax.models import AppearanceDiscriminator, Generator, MotionDiscriminator
 from tanet_jax.models.ops import conv_transpose_kernel_to_conv
+
+__all__ = ["KINDS", "Conversion", "ConversionError", "convert_file", "convert_state_dict", "detect_kind",
+           "load_torch_state_dict", "main"]
 
 KINDS = ("generator", "resnet18", "c3d", "appearance_discriminator", "motion_discriminator")
 Transform = Callable[[np.ndarray], np.ndarray]
@@ -385,7 +394,8 @@ def convert_file(
     trust_checkpoint: bool = False,
     overwrite: bool = False,
 ) -> Conversion:
-    """Convert one PyTorch file into a tanet-jax checkpoint directory."""
+    """Convert one PyTorch file into a tanet-jax checkpoint directory (written atomically), the
+    source file's SHA-256 and any partial conversion recorded in its meta; the API behind `main`."""
     sd = load_torch_state_dict(torch_checkpoint, trust_checkpoint)
     result = convert_state_dict(sd, config, kind, allow_partial)
     save_model(

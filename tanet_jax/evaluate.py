@@ -63,7 +63,8 @@ from tanet_jax.cli import exit_on_interrupt, positive_int, prog
 from tanet_jax.data.benchmarks import BENCHMARKS, DEFAULT_SPLITS, DatasetError
 from tanet_jax.evaluation.experiment import HEADLINE, KINDS, evaluate
 from tanet_jax.evaluation.metrics import OTHER_RULES, RULES
-from tanet_jax.evaluation.tracker_spec import CONFIG_HELP, add_tracker_arguments, specs_from_args, split_overrides
+from tanet_jax.evaluation.tracker_spec import specs_from_args
+from tanet_jax.tracking.config import CONFIG_HELP, add_tracker_arguments, split_overrides
 from tanet_jax.weights import CheckpointError
 
 __all__ = ["evaluate", "main"]

@@ -27,9 +27,10 @@ import numpy as np
 from tanet_jax.cli import exit_on_interrupt, prog
 from tanet_jax.data.benchmarks import DatasetError, Warnings, list_frames, read_otb_sequence
 from tanet_jax.evaluation.results import write_boxes
-from tanet_jax.evaluation.tracker_spec import CONFIG_HELP, add_tracker_arguments, spec_from_args, split_overrides
+from tanet_jax.evaluation.tracker_spec import spec_from_args
 from tanet_jax.frames import LazyFrames, VideoFrames
 from tanet_jax.tracking.build import make_tracker
+from tanet_jax.tracking.config import CONFIG_HELP, add_tracker_arguments, split_overrides
 from tanet_jax.tracking.run import run_sequence
 from tanet_jax.visualize import Renderer
 from tanet_jax.weights import CheckpointError

@@ -17,8 +17,7 @@ import cv2
 import numpy as np
 import pytest
 
-from conftest import SEQUENCES
-from test_datasets import synthetic_clip, write_video
+from helpers import SEQUENCES, synthetic_clip, write_video
 from tanet_jax import convert, demo, predict, track
 from tanet_jax.data import __main__ as data_main
 from tanet_jax.data import benchmarks

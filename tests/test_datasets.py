@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import cv2
 import numpy as np
@@ -14,31 +13,7 @@ from tanet_jax.data.__main__ import main as data_cli
 from tanet_jax.data.benchmarks import DatasetError
 from tanet_jax.data.builders import build, stats
 from tanet_jax.data.synthetic import EVENTS, SYNTHETIC_PRESETS, make_video
-
-
-def write_video(folder: Path, frames: np.ndarray, boxes: np.ndarray, name_width: int = 8,
-                gt_name: str = "groundtruth.txt", sep: str = ",", img_sub: str = "") -> Path:
-    """A video folder in benchmark layout, written by the test."""
-    img_dir = folder / img_sub if img_sub else folder
-    img_dir.mkdir(parents=True, exist_ok=True)
-    for i, frame in enumerate(frames):
-        cv2.imwrite(str(img_dir / f"{i + 1:0{name_width}d}.jpg"), frame)
-    (folder / gt_name).write_text("\n".join(sep.join(f"{v:g}" for v in b) for b in boxes) + "\n")
-    return folder
-
-
-def synthetic_clip(index: int = 0, frames: int = 8):
-    """The first frames of the index-th synthetic video whose target never leaves the frame."""
-    spec = SYNTHETIC_PRESETS["tiny"]
-    found = -1
-    for i in range(1000):
-        video = make_video(spec, i)
-        b = video["boxes"]
-        if (b[:, :2] >= 0).all() and (b[:, 0] + b[:, 2] <= spec.width).all() and (b[:, 1] + b[:, 3] <= spec.height).all():
-            found += 1
-            if found == index:
-                return video["frames"][:frames], video["boxes"][:frames].astype(np.float64)
-    raise AssertionError("no such synthetic video")
+from helpers import synthetic_clip, write_video
 
 
 @pytest.fixture
@@ -75,7 +50,7 @@ def got10k_root(tmp_path, sequences_dir_or_none):
 
 @pytest.fixture
 def sequences_dir_or_none():
-    from conftest import SEQUENCES
+    from helpers import SEQUENCES
 
     return SEQUENCES if SEQUENCES.is_dir() else None
 

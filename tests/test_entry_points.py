@@ -44,3 +44,22 @@ def test_train_script_help_lists_its_flags_and_purpose(tmp_path):
     out = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True)
     assert out.returncode in (0, 1), out.stderr  # absl's --help exits 1
     assert "Adversarial training" in out.stdout and "--workdir" in out.stdout and "--config" in out.stdout
+
+
+@pytest.mark.parametrize("command", ["track", "evaluate"])
+def test_tracker_config_overrides_are_the_train_syntax(command, tmp_path, capsys):
+    """`--config.SECTION.KEY=VALUE` (train's syntax) sets a tracker field; an unknown key is one
+    line naming it, exit 2; the bench scripts' `--set` is no flag here either."""
+    module = importlib.import_module(f"tanet_jax.{command}")
+    place = (["--sequence", str(tmp_path)] if command == "track"
+             else ["--dataset", "otb", "--root", str(tmp_path)]) + ["--out", str(tmp_path / "o")]
+    assert module.main([*place, "--config.joint.nope=1"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: --config.joint.nope") and "\n" not in err
+    with pytest.raises(SystemExit) as e:
+        module.main([*place, "--set", "joint.every=5"])
+    assert e.value.code == 2
+    with pytest.raises(SystemExit):
+        module.main(["--help"])
+    assert "--config.SECTION.KEY=VALUE" in capsys.readouterr().out
+

@@ -9,7 +9,6 @@ import json
 import zipfile
 from pathlib import Path
 
-import cv2
 import numpy as np
 import pytest
 
@@ -17,43 +16,8 @@ from tanet_jax import evaluate as evaluate_cli
 from tanet_jax import track as track_cli
 from tanet_jax.data import benchmarks
 from tanet_jax.evaluation.metrics import score_benchmark
-from tanet_jax.evaluation.tracker_spec import apply_overrides, load_config, split_overrides
-
-H, W = 96, 128
-
-
-def moving_square(n: int, seed: int) -> tuple[list[np.ndarray], np.ndarray]:
-    """A textured square drifting over a noisy background, and its boxes."""
-    rng = np.random.default_rng(seed)
-    background = rng.integers(0, 80, (H, W, 3), dtype=np.uint8)
-    patch = rng.integers(120, 255, (20, 20, 3), dtype=np.uint8)
-    frames, boxes = [], []
-    for t in range(n):
-        x, y = 20 + int(1.5 * t) % 80, 30 + int(np.sin(t / 5) * 10)
-        f = background.copy()
-        f[y : y + 20, x : x + 20] = patch
-        frames.append(f)
-        boxes.append([x, y, 20, 20])
-    return frames, np.asarray(boxes, float)
-
-
-def write_frames(folder: Path, frames, first: int = 1, pattern: str = "{:04d}.jpg") -> None:
-    folder.mkdir(parents=True, exist_ok=True)
-    for i, f in enumerate(frames):
-        cv2.imwrite(str(folder / pattern.format(first + i)), f)
-
-
-def write_lines(path: Path, boxes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text("".join(",".join("NaN" if np.isnan(v) else f"{v:g}" for v in b) + "\n" for b in boxes))
-
-
-def otb_root(root: Path, names=("Alpha", "Beta"), lengths=(18, 26)) -> Path:
-    for k, (name, n) in enumerate(zip(names, lengths)):
-        frames, boxes = moving_square(n, k)
-        write_frames(root / name / "img", frames)
-        write_lines(root / name / "groundtruth_rect.txt", boxes)
-    return root
+from tanet_jax.tracking.config import apply_overrides, load_config, split_overrides
+from helpers import moving_square, otb_root, write_frames, write_lines
 
 
 def run(args) -> tuple[int, dict]:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from test_evaluate import otb_root
+from helpers import otb_root
 
 from tanet_jax import evaluate as evaluate_cli
 from tanet_jax.evaluation import tracker_spec

@@ -27,8 +27,7 @@ def test_auto_is_per_frame_on_cpu_stacked_elsewhere():
 @pytest.mark.parametrize("t", [2, 3])
 def test_stacked_generator_matches_release(rng, t):
     torch = pytest.importorskip("torch")
-    from conftest import assert_parity
-    from test_parity import assert_not_saturated, inputs, reference_generator
+    from helpers import assert_not_saturated, assert_parity, inputs, reference_generator
 
     from tanet_jax.convert import convert_state_dict
     from tanet_jax.models import Generator
@@ -46,8 +45,7 @@ def test_stacked_generator_matches_release(rng, t):
 
 def test_stacked_motion_discriminator_matches_release(rng):
     torch = pytest.importorskip("torch")
-    from conftest import assert_parity
-    from test_parity import inputs
+    from helpers import assert_parity, inputs
 
     from tanet_jax import torch_reference as R
     from tanet_jax.convert import convert_state_dict

@@ -5,41 +5,17 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tanet_jax.data.synthetic import SyntheticSpec, make_video
-from tanet_jax.evaluation import metrics
 from tanet_jax.tracking import build
 from tanet_jax.geometry import keep_inside, outside_fraction
 from tanet_jax.tracking.redetect import CorrelationAttention, RedetectParams
 from tanet_jax.tracking.run import run_sequence
-
-SPEC = SyntheticSpec(num_videos=1, num_frames=40, height=180, width=240, seed=3)
-
-
-def find_video(events: set[str], exclude: set[str], far_jump: bool = False) -> dict:
-    """A synthetic video with these events and none of `exclude` (far_jump: a jump of more than
-    three target sizes, beyond any local search region)."""
-    for i in range(400):
-        v = make_video(SPEC, i)
-        if events <= set(v["events"]) and not (exclude & set(v["events"])):
-            b = v["boxes"].astype(float)
-            if far_jump and np.linalg.norm(np.diff(b[:, :2], axis=0), axis=1).max() < 3 * b[:, 2:].max():
-                continue
-            return v
-    raise AssertionError(f"no synthetic video with {events}")
+from helpers import SYNTHETIC_SPEC as SPEC, find_video, ious
 
 
 def track(video: dict, attention: str):
     boxes = video["boxes"].astype(float)
     tracker = build.make_tracker(None, attention, boxes=boxes, absent=video["absent"])
     return run_sequence(tracker, list(video["frames"]), boxes[0])
-
-
-def ious(result, video) -> np.ndarray:
-    """IoU per frame, NaN where the target is absent."""
-    out = np.full(len(video["boxes"]), np.nan)
-    keep = ~video["absent"]
-    out[keep] = metrics.rect_iou(result.boxes[keep], video["boxes"][keep].astype(float))
-    return out
 
 
 def test_correlation_attention_recovers_after_a_far_jump_where_local_search_does_not():

@@ -12,7 +12,7 @@ import torch.nn.functional as F  # noqa: E402
 import jax  # noqa: E402
 import jax.numpy as jnp  # noqa: E402
 
-from conftest import assert_parity  # noqa: E402
+from helpers import assert_parity  # noqa: E402
 from tanet_jax.torch_reference import nchw, ncthw  # noqa: E402
 from tanet_jax.models import ops  # noqa: E402
 from tanet_jax.models.ops import WINOGRAD  # noqa: E402

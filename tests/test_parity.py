@@ -11,7 +11,7 @@ import jax  # noqa: E402
 import jax.numpy as jnp  # noqa: E402
 
 from tanet_jax import torch_reference as R  # noqa: E402
-from conftest import assert_parity  # noqa: E402
+from helpers import assert_not_saturated, assert_parity, inputs, reference_generator  # noqa: E402
 from tanet_jax.torch_reference import nchw, ncthw  # noqa: E402
 from tanet_jax.models.model_config import get_preset  # noqa: E402
 from tanet_jax.convert import convert_state_dict  # noqa: E402
@@ -24,27 +24,6 @@ from tanet_jax.models.ops import WINOGRAD  # noqa: E402
 from tanet_jax.models.resnet import ResNetEncoder  # noqa: E402
 
 TINY = get_preset("tiny")
-
-
-def inputs(rng, config, batch=2, t=3):
-    s = config.input_size
-    frames = rng.random((batch, s, s, 3), dtype=np.float32)
-    targets = rng.random((batch, s, s, 3), dtype=np.float32)
-    clips = rng.random((batch, t, s, s, 3), dtype=np.float32)
-    return frames, targets, clips
-
-
-def assert_not_saturated(maps: np.ndarray) -> None:
-    """A saturated sigmoid would hide errors in the logits."""
-    assert maps.std() > 0.1
-    assert np.mean((maps < 0.01) | (maps > 0.99)) < 0.01
-
-
-def reference_generator(config, rng, seed=0):
-    ref = R.randomize_(R.TANetGenerator(config), seed).eval()
-    f, g, c = inputs(rng, config, batch=1)
-    R.calibrate_head_(ref, nchw(f), nchw(g), ncthw(c))
-    return ref
 
 
 @pytest.mark.parametrize("t", [2, 3])

@@ -29,6 +29,6 @@ def test_nothing_outside_tests_imports_from_tests():
     offenders = []
     for path in [*ROOT.glob("tanet_jax/**/*.py"), *ROOT.glob("experiments/**/*.py")]:
         text = path.read_text()
-        if '"tests"' in text or "from conftest" in text or "import conftest" in text:
+        if '"tests"' in text or any(f"{w} {m}" in text for w in ("from", "import") for m in ("conftest", "helpers")):
             offenders.append(str(path.relative_to(ROOT)))
     assert offenders == []

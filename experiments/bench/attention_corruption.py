@@ -36,9 +36,9 @@ import numpy as np
 from tqdm import tqdm
 
 from tanet_jax.geometry import box_mask
-from tracking_common import (BenchError, add_data_flags, all_videos, cache_folder, check_tracker, command_line,
-                             md_table, memo, parse_assignment, preload, read_roots, run_main, success_aucs, track_cached,
-                             tracker_config, write_report)
+from tanet_jax.evaluation.bench import (BenchError, add_data_flags, all_videos, cache_folder, check_tracker,
+                                        command_line, md_table, memo, override_flags, parse_args, preload, read_roots,
+                                        run_main, success_aucs, track_cached, tracker_config, write_report)
 
 LEVELS: dict[str, tuple[float, ...]] = {"shift": (0.5, 1.0, 2.0), "distractor": (0.5, 1.0),
                                         "missing": (0.25, 0.5, 0.75), "noise": (0.25, 0.5, 1.0)}
@@ -148,7 +148,7 @@ def variants(levels: Mapping[str, Sequence[float]], with_tanet: bool) -> list[di
 
 
 def corruption(roots: Sequence[str], out: Path, *, levels: Mapping[str, Sequence[float]] | None = None,
-               config_file: str | None = None, overrides: Sequence[str] = (), checkpoint: str | None = None,
+               config_file: str | None = None, overrides: Sequence[tuple[str, str]] = (), checkpoint: str | None = None,
                seed: int = 0, noise_cell: int = 16, max_frames: int | None = None,
                sequences: Sequence[str] | None = None, command: str = "") -> dict[str, Any]:
     """Track with every variant (cached), score, and write the report and the plot."""
@@ -159,7 +159,7 @@ def corruption(roots: Sequence[str], out: Path, *, levels: Mapping[str, Sequence
     levels = {k: v for k, v in (LEVELS if levels is None else levels).items() if any(lv > 0 for lv in v)}
     if not levels:
         raise BenchError("every corruption kind is skipped: give at least one level above 0")
-    config = tracker_config(config_file, [parse_assignment(o, "--set") for o in overrides])
+    config = tracker_config(config_file, list(overrides))
     check_tracker(config, "tracker config")
     by_root = read_roots(roots, max_frames, sequences)
     videos = all_videos(by_root)
@@ -207,7 +207,7 @@ def corruption(roots: Sequence[str], out: Path, *, levels: Mapping[str, Sequence
     report = {
         "roots": {label: str(r) for label, r in zip(by_root, roots)},
         "sequences": {r: list(v) for r, v in by_root.items()}, "frames": {k: len(v) for k, v in videos.items()},
-        "max_frames": max_frames, "config_file": config_file, "overrides": list(overrides), "seed": seed,
+        "max_frames": max_frames, "config_file": config_file, "overrides": override_flags(overrides), "seed": seed,
         "noise_cell": noise_cell, "checkpoint": checkpoint,
         "rule": "otb (got10k ExperimentOTB: success AUC, every frame counts)",
         "runs": {v["id"]: {**v, "mean_auc": mean[v["id"]], "per_root": per_root[v["id"]],
@@ -288,7 +288,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--out", required=True, type=Path, help="folder for the report, the plot and the run cache")
     p.add_argument("--checkpoint", help="TANet checkpoint: also run joint with --attention tanet")
-    add_data_flags(p, "override a tracker config field for every run (repeatable)")
+    add_data_flags(p)
     for kind in LEVELS:
         p.add_argument(f"--{kind}", metavar="L1,L2", help=f"{kind} levels ({UNITS[kind]}; default: "
                        f"{','.join(f'{v:g}' for v in LEVELS[kind])}; 'none' to skip)")
@@ -299,9 +299,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     """Parse flags, run every variant, print where the report and plot are."""
-    args = build_parser().parse_args(argv)
+    args, overrides = parse_args(build_parser(), argv)
     levels = {k: parse_levels(getattr(args, k), k) for k in LEVELS if getattr(args, k) != "none"}
-    report = corruption(args.root, args.out, levels=levels, config_file=args.config, overrides=args.set,
+    report = corruption(args.root, args.out, levels=levels, config_file=args.config, overrides=overrides,
                         checkpoint=args.checkpoint, seed=args.seed, noise_cell=args.noise_cell,
                         max_frames=args.max_frames, sequences=args.sequences, command=command_line(argv, __file__))
     for vid, run in report["runs"].items():

@@ -2,9 +2,9 @@
 tracks well (IoU > 0.5) from frames where it is lost (IoU < 0.1), over every frame of the given
 roots (frame 0 and frames without ground truth left out; frames in between are neither).
 
-The tracker is the local tracker with the default config (--config / --set / --attention change
-it); its confidence is what tanet_jax.tracking.joint.JointTracker reports per frame (relative to
-the frames tracked so far) and what the joint tracker's threshold acts on. Reported per sequence,
+The tracker is the local tracker with the default config (--config FILE, --config.SECTION.KEY=VALUE
+and --attention change it); its confidence is what tanet_jax.tracking.joint.JointTracker reports
+per frame (relative to the frames tracked so far) and what the joint tracker's threshold acts on. Reported per sequence,
 per root (frames pooled) and overall (all frames pooled), with how the configured thresholds
 (joint.threshold, joint.update_threshold) split the two classes. ROC-AUC is the Mann-Whitney
 statistic (ties count one half). Runs are cached under OUT/runs/, keyed by the config and
@@ -25,9 +25,9 @@ from scipy.stats import rankdata
 from tqdm import tqdm
 
 from tanet_jax.geometry import rect_iou
-from tracking_common import (BenchError, add_data_flags, all_videos, cache_folder, check_tracker, command_line,
-                             md_table, memo, parse_assignment, preload, read_roots, run_main, track_cached,
-                             tracker_config, write_report)
+from tanet_jax.evaluation.bench import (BenchError, add_data_flags, all_videos, cache_folder, check_tracker,
+                                        command_line, md_table, memo, override_flags, parse_args, preload, read_roots,
+                                        run_main, track_cached, tracker_config, write_report)
 
 
 def roc_auc(scores: np.ndarray, positive: np.ndarray) -> float:
@@ -67,7 +67,7 @@ def summarize(conf: np.ndarray, good: np.ndarray, thresholds: Mapping[str, float
 
 
 def confidence_roc(roots: Sequence[str], out: Path, *, attention: str = "none", config_file: str | None = None,
-                   overrides: Sequence[str] = (), checkpoint: str | None = None, max_frames: int | None = None,
+                   overrides: Sequence[tuple[str, str]] = (), checkpoint: str | None = None, max_frames: int | None = None,
                    sequences: Sequence[str] | None = None, positive: float = 0.5, negative: float = 0.1,
                    command: str = "") -> dict[str, Any]:
     """Track (cached), label frames by IoU, and write OUT/confidence_roc.{json,md}."""
@@ -77,7 +77,7 @@ def confidence_roc(roots: Sequence[str], out: Path, *, attention: str = "none", 
 
     if not 0 <= negative <= positive <= 1:
         raise BenchError(f"--negative {negative} / --positive {positive}: need 0 <= negative <= positive <= 1")
-    config = tracker_config(config_file, [parse_assignment(o, "--set") for o in overrides])
+    config = tracker_config(config_file, list(overrides))
     check_tracker(config, "tracker config")
     try:
         spec = TrackerSpec.create(config, attention, checkpoint)
@@ -103,7 +103,7 @@ def confidence_roc(roots: Sequence[str], out: Path, *, attention: str = "none", 
 
     report = {"attention": attention, "roots": {label: str(r) for label, r in zip(by_root, roots)},
               "frames": {k: len(v) for k, v in videos.items()}, "max_frames": max_frames,
-              "config_file": config_file, "overrides": list(overrides), "positive_iou": positive,
+              "config_file": config_file, "overrides": override_flags(overrides), "positive_iou": positive,
               "negative_iou": negative, "overall": pooled(list(videos)),
               "per_root": {r: pooled(list(v)) for r, v in by_root.items()},
               "per_sequence": {k: pooled([k]) for k in videos}}
@@ -153,9 +153,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     """Parse flags, run, print the overall figure."""
-    args = build_parser().parse_args(argv)
+    args, overrides = parse_args(build_parser(), argv)
     report = confidence_roc(args.root, args.out, attention=args.attention, config_file=args.config,
-                            overrides=args.set, checkpoint=args.checkpoint, max_frames=args.max_frames,
+                            overrides=overrides, checkpoint=args.checkpoint, max_frames=args.max_frames,
                             sequences=args.sequences, positive=args.positive, negative=args.negative,
                             command=command_line(argv, __file__))
     o = report["overall"]

@@ -15,8 +15,7 @@ import cv2
 import numpy as np
 
 from tanet_jax.data.synthetic import SYNTHETIC_PRESETS, make_video
-
-HELD_OUT = 1_000_000  # the val split's seeds (tanet_jax.data.builders.SyntheticTracking)
+from tanet_jax.evaluation.bench import HELD_OUT
 
 
 def main() -> None:

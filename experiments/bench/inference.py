@@ -18,7 +18,7 @@ import resource
 import jax
 import numpy as np
 
-from timing import best_time  # the sibling module: python puts the script's folder on sys.path
+from tanet_jax.evaluation.bench import best_time
 
 RELEASE_GFLOP = 454.0  # per official-size map (spec: Cost)
 

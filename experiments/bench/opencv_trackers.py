@@ -1,21 +1,16 @@
 """OpenCV's CSRT and KCF (opencv-contrib) on any benchmark `python -m tanet_jax.evaluate` reads,
 written through tanet_jax.evaluation.results in the same layout (OUT/<tracker>-<digest>/<seq>.txt,
 <seq>_meta.json with fps, tracker.json naming the OpenCV version), then scored by
-`experiments/bench/score_results.py` with the benchmark's own rule.
+`experiments/bench/score_results.py` with the benchmark's own rule. Runs in the project's
+environment: requirements.txt installs opencv-contrib-python-headless, which has the trackers.
 
-Needs numpy, opencv-contrib-python(-headless) (which cannot share an environment with
-opencv-python) and this package without its dependencies (the readers and result files need only
-numpy and OpenCV): run it in its own virtual environment.
-
-    python -m venv /tmp/cvenv && /tmp/cvenv/bin/pip install numpy opencv-contrib-python-headless
-    /tmp/cvenv/bin/pip install --no-deps -e .
-    /tmp/cvenv/bin/python experiments/bench/opencv_trackers.py --dataset otb --root ../shared/data/sequences --out results/otb
+    python experiments/bench/opencv_trackers.py --dataset otb --root ../shared/data/sequences --out results/otb
     python experiments/bench/score_results.py --dataset otb --root ../shared/data/sequences --out results/otb
 
-A tracker that reports failure keeps its previous box for that frame. Sequences already tracked
-are reused (--force tracks again).
+A tracker that reports failure keeps its previous box for that frame (confidence 0 there, 1
+elsewhere). Sequences already tracked are reused (--force tracks again).
 
---starts N also tracks each sequence from N-1 jittered first boxes (tanet_jax.geometry.jitter_box,
+--starts N also tracks each sequence from N-1 jittered first boxes (tanet_jax.evaluation.starts,
 the same starts as `tracker_sweep.py --starts N`), saved as <seq>~start<j> under OUT/starts/, and
 prints each tracker's success AUC per sequence averaged over the N starts.
 """
@@ -25,20 +20,22 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import sys
 import time
 from pathlib import Path
+from typing import Any, Callable, Sequence
 
 import cv2
 import numpy as np
 
 from tanet_jax.data.benchmarks import BENCHMARKS, Warnings, read_benchmark
 from tanet_jax.evaluation import metrics
+from tanet_jax.evaluation.bench import track_frames
 from tanet_jax.evaluation.results import TrackerFolder
-from tanet_jax.geometry import jitter_box
+from tanet_jax.evaluation.starts import JITTER, mean_over_starts, run_name, start_box
+from tanet_jax.tracking.blackbox import opencv_factory
 
-START_MARK = "~start"  # as in tracker_sweep.py
-
-MAKERS = {"opencv-csrt": "TrackerCSRT_create", "opencv-kcf": "TrackerKCF_create"}
+TRACKERS = {"opencv-csrt": "csrt", "opencv-kcf": "kcf"}  # result label -> tanet_jax.tracking.blackbox.OPENCV kind
 
 
 def main() -> None:
@@ -49,31 +46,35 @@ def main() -> None:
     parser.add_argument("--out", required=True, help="results folder (shared with python -m tanet_jax.evaluate)")
     parser.add_argument("--force", action="store_true", help="track again where results exist")
     parser.add_argument("--starts", type=int, default=1, help="also track from jittered first boxes (default 1: none)")
-    parser.add_argument("--jitter", type=float, default=0.04, help="largest jitter, a fraction of the box size")
+    parser.add_argument("--jitter", type=float, default=JITTER,
+                        help=f"largest jitter, a fraction of the box size (default {JITTER})")
     args = parser.parse_args()
     if args.starts < 1:
         parser.error(f"--starts {args.starts}: give at least 1")
+    try:
+        makers = {label: opencv_factory(kind) for label, kind in TRACKERS.items()}
+    except ValueError as e:  # an OpenCV without the contrib trackers
+        sys.exit(f"error: {e}")
     warnings = Warnings(skip_failed=True)
     videos = list(read_benchmark(args.dataset, Path(args.root), args.split, warnings))
     for name, message in warnings.failed.items():
         print(f"skipped {name}: {message}")
-    for label, maker in MAKERS.items():
+    for label, make in makers.items():
         record = {"tracker": label, "opencv": cv2.__version__, "on_failure": "keep the previous box"}
         folder = _folder(args.out, label, record)
         jittered = (_folder(str(Path(args.out) / "starts"), label, {**record, "jitter": args.jitter})
                     if args.starts > 1 else None)  # apart: score_results.py scores OUT's folders
-        make = getattr(cv2, maker, None) or getattr(cv2.legacy, maker)
-        aucs: dict[str, list[float]] = {}
+        aucs: dict[str, float] = {}
         for video in videos:
             for j in range(args.starts):
-                where, name = (folder, video.name) if j == 0 else (jittered, f"{video.name}{START_MARK}{j}")
+                where, name = (folder if j == 0 else jittered), run_name(video.name, j)
                 if not where.has(name) or args.force:
-                    _track(make, video, jitter_box(video.boxes[0], j, args.jitter), where, name, label)
+                    _track(make, video, start_box(video.boxes[0], j, args.jitter), where, name, label)
                 boxes = where.load(name)["boxes"]
                 score = metrics.score_benchmark(args.dataset, {video.name: np.asarray(boxes)}, {video.name: video})
-                aucs.setdefault(video.name, []).append(score["per_sequence"][video.name].get("success_auc", np.nan))
+                aucs[name] = score["per_sequence"][video.name].get("success_auc", np.nan)
         if args.starts > 1:
-            means = {k: float(np.mean(v)) for k, v in aucs.items()}
+            means = mean_over_starts(aucs)
             print(f"{label}: success AUC averaged over {args.starts} starts: mean {np.mean(list(means.values())):.3f}; "
                   + ", ".join(f"{k} {v:.3f}" for k, v in means.items()))
 
@@ -84,23 +85,12 @@ def _folder(out: str, label: str, record: dict) -> TrackerFolder:
     return TrackerFolder(Path(out), label, record, digest)
 
 
-def _track(make, video, init: np.ndarray, folder: TrackerFolder, name: str, label: str) -> None:
+def _track(make: Callable[[], Any], video: Any, init: np.ndarray, folder: TrackerFolder, name: str,
+           label: str) -> None:
     """One OpenCV tracker over one sequence from `init`, saved as `name`."""
-    images = [cv2.imread(str(f)) for f in video.frames]
-    boxes = np.zeros((len(images), 4))
-    boxes[0] = init
-    times = np.zeros(len(images))
-    tracker = make()
-    t0 = time.perf_counter()
-    tracker.init(images[0], tuple(int(round(v)) for v in init))
-    times[0] = time.perf_counter() - t0
-    for i in range(1, len(images)):
-        t0 = time.perf_counter()
-        ok, box = tracker.update(images[i])
-        times[i] = time.perf_counter() - t0
-        boxes[i] = box if ok else boxes[i - 1]
-    fps = (len(images) - 1) / max(times[1:].sum(), 1e-9)
-    folder.save(name, boxes, np.ones(len(boxes)), np.zeros(len(boxes), bool), fps, times)
+    boxes, found, times = track_frames(make, [cv2.imread(str(f)) for f in video.frames], init)
+    fps = (len(boxes) - 1) / max(times[1:].sum(), 1e-9)
+    folder.save(name, boxes, found.astype(float), np.zeros(len(boxes), bool), fps, times, init=init)
     print(f"{label:12s} {name:16s} {fps:7.1f} fps")
 
 

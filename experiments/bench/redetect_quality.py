@@ -13,7 +13,7 @@ tracking were perfect). Every `--every` frames its map is scored against the gro
 Per sequence and the mean over sequences. Results: OUT/redetect_quality.{json,md}.
 
     python experiments/bench/redetect_quality.py --root ../shared/data/dev --out /tmp/redetect
-    python experiments/bench/redetect_quality.py --root ../shared/data/dev --set redetect.max_cells=12288 --out /tmp/r0
+    python experiments/bench/redetect_quality.py --root ../shared/data/dev --config.redetect.max_cells=12288 --out /tmp/r0
 """
 
 from __future__ import annotations
@@ -27,8 +27,9 @@ from typing import Any, Sequence
 import numpy as np
 from tqdm import tqdm
 
-from tracking_common import (BenchError, add_data_flags, all_videos, command_line, md_table, parse_assignment,
-                             preload, read_roots, run_main, tracker_config, write_report)
+from tanet_jax.evaluation.bench import (BenchError, add_data_flags, all_videos, command_line, md_table,
+                                        override_flags, parse_args, preload, read_roots, run_main, tracker_config,
+                                        write_report)
 
 
 def score_map(attention: np.ndarray, box: np.ndarray, frame_size: tuple[int, int]) -> dict[str, float]:
@@ -77,7 +78,7 @@ def build_parser() -> argparse.ArgumentParser:
     """The command-line flags."""
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--out", required=True, type=Path, help="folder for redetect_quality.{json,md}")
-    add_data_flags(p, "override a tracker config field, e.g. redetect.max_cells=12288 (repeatable)")
+    add_data_flags(p)
     p.add_argument("--every", type=int, default=5, help="score one frame in this many (default: 5)")
     return p
 
@@ -86,10 +87,10 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     """Score the detector on every sequence, write the report, print the means."""
     from tanet_jax.tracking.build import local_params, redetect_params
 
-    args = build_parser().parse_args(argv)
+    args, overrides = parse_args(build_parser(), argv)
     if args.every < 1:
         raise BenchError(f"--every {args.every}: must be at least 1")
-    config = tracker_config(args.config, [parse_assignment(s, "--set") for s in args.set])
+    config = tracker_config(args.config, overrides)
     params, local = redetect_params(config), local_params(config)
     videos = all_videos(read_roots(args.root, args.max_frames, args.sequences))
     per = {name: sequence_quality(v, params, args.every, local.color, local.orientations)

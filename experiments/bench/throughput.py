@@ -28,7 +28,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from timing import best_time, channels_last_  # the sibling module: python puts the script's folder on sys.path
+from tanet_jax.evaluation.bench import best_time, channels_last_
 
 
 def reference_with_target(ref, frame, target_feats, clip):

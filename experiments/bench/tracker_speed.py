@@ -4,19 +4,16 @@ correlation map alone, and OpenCV's CSRT.
 
 Frames: the sequences of --root whose frames are 1280x720 (--size), e.g. the UAV123@10fps ones of
 ../shared/data/dev, cut to --frames each; without such a sequence, one synthetic 1280x720 video
-(tanet_jax.data.synthetic, the held-out seeds of export_synthetic_otb.py). Every frame is decoded
+(tanet_jax.data.synthetic, the held-out seeds export_synthetic_otb.py writes). Every frame is decoded
 before timing. Per tracker and sequence, one warm-up run (JIT compilation) is timed and reported
 apart; then --runs timed runs, each with a fresh tracker. fps = tracked frames / time in
 tracker.track (initialisation reported apart), over all sequences; the median over runs is
 reported, with the spread.
 
-CSRT needs opencv-contrib. When this environment's OpenCV has no TrackerCSRT_create, make a
-separate virtual environment (opencv-contrib cannot share one with opencv-python) and pass its
-python with --csrt-python: this script then times CSRT there, on the same frames, in the same
-run, and reports the ratio:
+CSRT comes from opencv-contrib-python-headless (requirements.txt), in this same process, on the
+same frames, in the same run, so the ratio to it compares like with like:
 
-    python -m venv /tmp/cvenv && /tmp/cvenv/bin/pip install numpy opencv-contrib-python-headless tqdm
-    python experiments/bench/tracker_speed.py --root ../shared/data/dev --csrt-python /tmp/cvenv/bin/python --out /tmp/speed
+    python experiments/bench/tracker_speed.py --root ../shared/data/dev --out /tmp/speed
 
 Results: OUT/tracker_speed.{json,md}.
 """
@@ -24,12 +21,9 @@ Results: OUT/tracker_speed.{json,md}.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
-import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
@@ -38,16 +32,20 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
-from tracking_common import (BenchError, command_line, md_table, parse_assignment, preload, read_roots, run_main,
-                             tracker_config, write_report)
+from tanet_jax.evaluation.bench import (HELD_OUT, BenchError, command_line, md_table, override_flags, parse_args,
+                                        preload, read_roots, run_main, track_frames, tracker_config, write_report)
+from tanet_jax.tracking.blackbox import opencv_factory
+from tanet_jax.tracking.config import add_config_arguments
 
 TRACKERS = ("local", "joint-correlation", "csrt")
-CSRT_VENV = "python -m venv /tmp/cvenv && /tmp/cvenv/bin/pip install numpy opencv-contrib-python-headless tqdm"
 
 
-def csrt_maker() -> Callable[[], Any] | None:
-    """OpenCV's CSRT constructor (cv2 or cv2.legacy), None without opencv-contrib."""
-    return getattr(cv2, "TrackerCSRT_create", None) or getattr(getattr(cv2, "legacy", None), "TrackerCSRT_create", None)
+def csrt_maker() -> Callable[[], Any]:
+    """OpenCV's CSRT constructor; a BenchError naming the package to install when this OpenCV lacks it."""
+    try:
+        return opencv_factory("csrt")
+    except ValueError as e:
+        raise BenchError(f"--trackers csrt: {e}") from None
 
 
 def parse_size(text: str) -> tuple[int, int]:
@@ -71,7 +69,6 @@ def frame_sources(root: str | None, size: tuple[int, int], frames: int) -> tuple
                     [{"name": v.name, "frames": preload(v), "box": np.asarray(v.boxes[0], np.float64)}
                      for v in tqdm(videos, desc="reading frames", unit="seq")])
         print(f"no {w}x{h} sequence in {root}: timing a synthetic {w}x{h} video", file=sys.stderr)
-    from export_synthetic_otb import HELD_OUT  # the sibling script: its held-out seeds
     from tanet_jax.data.synthetic import SyntheticSpec, make_video
 
     v = make_video(SyntheticSpec(num_videos=1, num_frames=frames, height=h, width=w), HELD_OUT)
@@ -94,21 +91,13 @@ def _ours(kind: str, config: Any) -> tuple[Callable[[], Any], Callable[[Any, Seq
 
 
 def _csrt() -> tuple[Callable[[], Any], Callable[[Any, Sequence[np.ndarray], np.ndarray], dict]]:
-    """(make, run) for OpenCV's CSRT, timed as our trackers are (failure keeps the previous box)."""
-    make = csrt_maker()
+    """(make, run) for OpenCV's CSRT, timed as our trackers are (bench.track_frames, opencv_trackers.py's loop)."""
 
     def run(tracker: Any, frames: Sequence[np.ndarray], box: np.ndarray) -> dict[str, Any]:
-        t0 = time.perf_counter()
-        tracker.init(frames[0], tuple(int(round(v)) for v in box))
-        init = time.perf_counter() - t0
-        times = np.zeros(len(frames) - 1)
-        for i in range(1, len(frames)):
-            t0 = time.perf_counter()
-            tracker.update(frames[i])
-            times[i - 1] = time.perf_counter() - t0
-        return {"init": init, "times": times, "global_searches": 0}
+        times = track_frames(lambda: tracker, frames, box)[2]
+        return {"init": float(times[0]), "times": times[1:], "global_searches": 0}
 
-    return make, run
+    return csrt_maker(), run
 
 
 def time_tracker(make: Callable[[], Any], run: Callable[[Any, Sequence[np.ndarray], np.ndarray], dict],
@@ -161,36 +150,23 @@ def time_attention_map(config: Any, sources: Sequence[Mapping[str, Any]], maps: 
             "per_sequence": per}
 
 
-def csrt_elsewhere(python: str, argv: Sequence[str]) -> dict[str, Any]:
-    """Time CSRT with another environment's python (opencv-contrib) on the same frames."""
-    with tempfile.TemporaryDirectory() as tmp:
-        cmd = [python, str(Path(__file__).resolve()), *argv, "--trackers", "csrt", "--out", tmp]
-        repo = str(Path(__file__).resolve().parents[2])  # the package's readers, without installing it there
-        env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [repo, os.environ.get("PYTHONPATH")]))}
-        done = subprocess.run(cmd, capture_output=True, text=True, env=env)
-        if done.returncode != 0:
-            raise BenchError(f"--csrt-python {python}: CSRT run failed: {done.stderr.strip().splitlines()[-1:]}")
-        return json.loads((Path(tmp) / "tracker_speed.json").read_text())["trackers"]["csrt"]
-
-
 def speed(out: Path, *, root: str | None = None, size: tuple[int, int] = (1280, 720), frames: int = 150,
           runs: int = 5, every: int | None = None, trackers: Sequence[str] = TRACKERS, config_file: str | None = None,
-          overrides: Sequence[str] = (), csrt_python: str | None = None, source_argv: Sequence[str] = (),
-          command: str = "") -> dict[str, Any]:
+          overrides: Sequence[tuple[str, str]] = (), command: str = "") -> dict[str, Any]:
     """Time the trackers and write OUT/tracker_speed.{json,md}."""
     if runs < 1 or frames < 2 or (every is not None and every < 1):
         raise BenchError(f"--runs {runs}, --frames {frames}, --every {every}: need runs >= 1, frames >= 2, every >= 1")
     unknown = sorted(set(trackers) - set(TRACKERS))
     if unknown:
         raise BenchError(f"--trackers: unknown {unknown}; choose from {', '.join(TRACKERS)}")
+    csrt = _csrt() if "csrt" in trackers else None  # (make, run), first: fails fast without opencv-contrib
     description, sources = frame_sources(root, size, frames)
     results: dict[str, Any] = {}
-    notes: list[str] = []
     ours = [t for t in trackers if t != "csrt"]
-    config = tracker_config(config_file, [parse_assignment(o, "--set") for o in overrides]) if ours else None
+    config = tracker_config(config_file, list(overrides)) if ours else None
     joint_config = None
     if "joint-correlation" in ours:
-        joint_config = tracker_config(config_file, [*(parse_assignment(o, "--set") for o in overrides),
+        joint_config = tracker_config(config_file, [*overrides,
                                                     *([("joint.every", str(every))] if every else [])])
         every = int(joint_config.joint.every)
     for kind in ours:
@@ -199,24 +175,16 @@ def speed(out: Path, *, root: str | None = None, size: tuple[int, int] = (1280, 
     if "joint-correlation" in ours:
         results["joint-correlation"]["every"] = every
         results["correlation-map"] = time_attention_map(joint_config, sources)
-    if "csrt" in trackers:
-        if csrt_maker() is not None:
-            results["csrt"] = {**time_tracker(*_csrt(), sources, runs, 10, "csrt"), "opencv": cv2.__version__}
-        elif csrt_python:
-            results["csrt"] = {**csrt_elsewhere(csrt_python, source_argv), "python": csrt_python}
-        else:
-            notes.append(f"CSRT not timed: OpenCV {cv2.__version__} here has no TrackerCSRT_create (it needs "
-                         f"opencv-contrib, in its own virtual environment): `{CSRT_VENV}`, then rerun with "
-                         "--csrt-python /tmp/cvenv/bin/python (see experiments/bench/opencv_trackers.py)")
-    if "csrt" in results:
+    if csrt is not None:
+        results["csrt"] = {**time_tracker(*csrt, sources, runs, 10, "csrt"), "opencv": cv2.__version__}
         for kind in ours:
             results[kind]["fps_ratio_to_csrt"] = results[kind]["fps"] / results["csrt"]["fps"]
     report = {"frames_source": description, "sequences": [s["name"] for s in sources],
-              "frame_size": list(size), "runs": runs, "config_file": config_file, "overrides": list(overrides),
+              "frame_size": list(size), "runs": runs, "config_file": config_file, "overrides": override_flags(overrides),
               "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "processor": platform.machine(),
                           "python": platform.python_version(), "opencv": cv2.__version__,
                           **({"jax_backend": _jax_backend()} if ours else {})},
-              "trackers": results, "notes": notes}
+              "trackers": results}
     write_report(out, "tracker_speed", report, _markdown(report), command)
     return report
 
@@ -255,7 +223,6 @@ def _markdown(r: Mapping[str, Any]) -> str:
         lines.append(md_table(["sequence", "target w x h", "grid (cells)", "ms per map (median)"],
                               [[name, "x".join(f"{v:g}" for v in p["target"]), "x".join(map(str, p["grid_cells"])),
                                 f"{p['ms_median']:.1f}"] for name, p in c["per_sequence"].items()]))
-    lines += [f"\nNote: {n}\n" for n in r["notes"]]
     return "\n".join(lines)
 
 
@@ -272,23 +239,16 @@ def build_parser() -> argparse.ArgumentParser:
                    help="joint-correlation computes its map every k frames (joint.every; default: the config's)")
     p.add_argument("--trackers", default=",".join(TRACKERS),
                    help=f"comma-separated, from {', '.join(TRACKERS)} (default: all)")
-    p.add_argument("--config", help="tracker config file (default: build.default_config())")
-    p.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE",
-                   help="override a tracker config field (repeatable)")
-    p.add_argument("--csrt-python", help="python of a virtual environment with opencv-contrib, to time CSRT there "
-                   "when this OpenCV lacks it")
+    add_config_arguments(p)
     return p
 
 
 def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     """Parse flags, time, print the table."""
-    args = build_parser().parse_args(argv)
-    source_argv = [*(["--root", args.root] if args.root else []), "--size", args.size, "--frames", str(args.frames),
-                   "--runs", str(args.runs)]
+    args, overrides = parse_args(build_parser(), argv)
     report = speed(args.out, root=args.root, size=parse_size(args.size), frames=args.frames, runs=args.runs,
                    every=args.every, trackers=[t.strip() for t in args.trackers.split(",") if t.strip()],
-                   config_file=args.config, overrides=args.set, csrt_python=args.csrt_python,
-                   source_argv=source_argv, command=command_line(argv, __file__))
+                   config_file=args.config, overrides=overrides, command=command_line(argv, __file__))
     print((args.out / "tracker_speed.md").read_text())
     return report
 

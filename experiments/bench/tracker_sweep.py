@@ -31,11 +31,11 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 from tqdm import tqdm
 
+from tanet_jax.evaluation.bench import (BenchError, all_videos, cache_folder, check_tracker, command_line, md_table,
+                                        memo, override_flags, parse_args, parse_assignment, preload, read_roots,
+                                        run_main, success_aucs, track_cached, tracker_config, write_report)
 from tanet_jax.evaluation.starts import JITTER, START_MARK, mean_over_starts, run_name, start_box  # noqa: F401 (START_MARK re-exported)
-
-from tracking_common import (BenchError, all_videos, cache_folder, check_tracker, command_line, md_table, memo,
-                             parse_assignment, preload, read_roots, run_main, success_aucs, track_cached,
-                             tracker_config, write_report)
+from tanet_jax.tracking.config import add_config_arguments
 
 DEFAULT = "default"
 
@@ -139,7 +139,7 @@ def sensitivity(grid: Sequence[tuple[str, Sequence[str]]], setting_ids: Mapping[
 
 
 def sweep(roots: Sequence[str], grid_items: Sequence[str], out: Path, *, attention: str = "none",
-          config_file: str | None = None, overrides: Sequence[str] = (), checkpoint: str | None = None,
+          config_file: str | None = None, overrides: Sequence[tuple[str, str]] = (), checkpoint: str | None = None,
           max_frames: int | None = None, sequences: Sequence[str] | None = None, weigh_roots: bool = False,
           starts: int = 1, jitter: float = JITTER, command: str = "") -> dict[str, Any]:
     """Run the grid (cached), then rank, cross-validate and write OUT/tracker_sweep.{json,md}."""
@@ -147,7 +147,7 @@ def sweep(roots: Sequence[str], grid_items: Sequence[str], out: Path, *, attenti
     from tanet_jax.evaluation.tracker_spec import TrackerSpec
     from tanet_jax.tracking.build import make_tracker
 
-    base = [parse_assignment(o, "--set") for o in overrides]
+    base = list(overrides)
     grid = parse_grid(grid_items, config_file)
     if not grid:
         raise BenchError("give at least one --grid SECTION.KEY=V1,V2,...")
@@ -211,7 +211,7 @@ def sweep(roots: Sequence[str], grid_items: Sequence[str], out: Path, *, attenti
     report = {
         "attention": attention, "roots": {label: str(r) for label, r in zip(by_root, roots)},
         "sequences": {r: list(v) for r, v in by_root.items()}, "frames": {k: len(v) for k, v in videos.items()},
-        "max_frames": max_frames, "starts": starts, "jitter": jitter, "config_file": config_file, "overrides": list(overrides),
+        "max_frames": max_frames, "starts": starts, "jitter": jitter, "config_file": config_file, "overrides": override_flags(overrides),
         "grid": [{"key": k, "values": v} for k, v in grid],
         "criterion": "mean over roots of per-root mean AUC" if weigh_roots else "mean AUC over sequences",
         "rule": "otb (got10k ExperimentOTB: success AUC, every frame counts)",
@@ -290,9 +290,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--attention", default="none",
                    help="none (default: the local tracker), correlation, groundtruth (an upper bound) or tanet")
     p.add_argument("--checkpoint", help="TANet checkpoint for --attention tanet")
-    p.add_argument("--config", help="base tracker config file (default: build.default_config())")
-    p.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE",
-                   help="override a field of the base config for every setting (repeatable)")
+    add_config_arguments(p)  # the base config of every setting; --config.SECTION.KEY=VALUE overrides it
     p.add_argument("--starts", type=int, default=1,
                    help="track each sequence from this many starts (the first box plus seeded jitters) and average "
                         "their AUC: correlation-filter trackers are chaotic, one start is noisy (default 1)")
@@ -307,9 +305,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     """Parse flags, run the sweep, print where the report is."""
-    args = build_parser().parse_args(argv)
+    args, overrides = parse_args(build_parser(), argv)
     report = sweep(args.root, args.grid, args.out, attention=args.attention, config_file=args.config,
-                   overrides=args.set, checkpoint=args.checkpoint, max_frames=args.max_frames,
+                   overrides=overrides, checkpoint=args.checkpoint, max_frames=args.max_frames,
                    sequences=args.sequences, weigh_roots=args.weigh_roots,
                    starts=args.starts, jitter=args.jitter, command=command_line(argv, __file__))
     cv = report["cross_validation"]["mean_auc"]

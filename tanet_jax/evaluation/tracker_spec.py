@@ -1,15 +1,13 @@
-"""Which tracker produced a set of results: its full config (from a config file plus
-`--config.key=value` overrides), the attention source, the checkpoint's content digest and the
+"""Which tracker produced a set of results: its full config (tanet_jax.tracking.config: a config
+file plus `--config.key=value` overrides), the attention source, the checkpoint's content digest and the
 package's source digest, hashed so that results of one configuration (or of other code) are
 never reused for another."""
 
 from __future__ import annotations
 
-import ast
 import dataclasses
 import datetime
 import hashlib
-import importlib.util
 import json
 import platform
 from importlib import metadata
@@ -19,81 +17,16 @@ from typing import Any, Iterator, Mapping, Sequence
 import ml_collections
 import numpy as np
 
-from tanet_jax.cli import fraction, non_negative_int
 from tanet_jax.tracking import build
+# the tracker config and its flags (tanet_jax.tracking.config), under the names callers import from here
+from tanet_jax.tracking.config import (CONFIG_HELP, add_tracker_arguments, apply_overrides, config_from_args,  # noqa: F401
+                                       load_config, split_overrides)
 
 DESCRIPTIONS = {
     "none": "none (the local tracker alone, no global search candidates)",
     "groundtruth": "groundtruth (box masks from the annotations: an upper bound, not a tracker)",
     "correlation": "correlation (a correlation filter trained on the whole first frame, run over each frame; no learned weights)",
 }
-
-
-def load_config(path: str | Path | None) -> ml_collections.ConfigDict:
-    """The tracker config of a Python file's get_config(), or build.default_config() for None."""
-    if path is None:
-        return build.default_config()
-    path = Path(path)
-    if not path.is_file():
-        raise ValueError(f"{path}: no such tracker config file (see experiments/configs/tracking/default.py)")
-    spec = importlib.util.spec_from_file_location(f"_tracker_config_{path.stem}", path)
-    module = importlib.util.module_from_spec(spec)
-    try:
-        spec.loader.exec_module(module)
-    except Exception as e:  # the user's file: say which one failed and why
-        raise ValueError(f"{path}: cannot load the config file ({type(e).__name__}: {e})") from None
-    if not hasattr(module, "get_config"):
-        raise ValueError(f"{path}: a tracker config file defines get_config()")
-    return module.get_config()
-
-
-def split_overrides(argv: Sequence[str]) -> tuple[list[str], list[tuple[str, str]]]:
-    """Separate `--config.a.b=value` (or `--config.a.b value`) from the other arguments."""
-    rest, overrides = [], []
-    items = list(argv)
-    i = 0
-    while i < len(items):
-        arg = items[i]
-        if arg.startswith("--config."):
-            key, eq, value = arg[len("--config."):].partition("=")
-            if not eq:
-                if i + 1 >= len(items):
-                    raise ValueError(f"--config.{key} needs a value (--config.{key}=VALUE)")
-                value, i = items[i + 1], i + 1
-            overrides.append((key, value))
-        else:
-            rest.append(arg)
-        i += 1
-    return rest, overrides
-
-
-def _parse_value(text: str) -> Any:
-    """A Python literal (number, bool, tuple, ...) or, failing that, the string itself."""
-    try:
-        return ast.literal_eval(text)
-    except (ValueError, SyntaxError):
-        return text
-
-
-def apply_overrides(config: ml_collections.ConfigDict, overrides: Sequence[tuple[str, str]]) -> None:
-    """Set each dotted key; an unknown key or a value of the wrong type is a ValueError naming it."""
-    for key, text in overrides:
-        *parents, leaf = key.split(".")
-        node = config
-        for part in parents:
-            if not isinstance(node, ml_collections.ConfigDict) or part not in node:
-                raise ValueError(f"--config.{key}: unknown key {part!r}; known: {sorted(node.keys())}")
-            node = node[part]
-        if not isinstance(node, ml_collections.ConfigDict) or leaf not in node:
-            known = sorted(node.keys()) if isinstance(node, ml_collections.ConfigDict) else []
-            raise ValueError(f"--config.{key}: unknown key {leaf!r}; known: {known}")
-        value = _parse_value(text)
-        if isinstance(node[leaf], tuple) and isinstance(value, list):
-            value = tuple(value)
-        try:
-            node[leaf] = value
-        except (TypeError, ValueError) as e:
-            raise ValueError(f"--config.{key}={text}: {e}") from None
 
 
 PACKAGE = Path(__file__).resolve().parents[1]  # the tanet_jax package: its source decides every result
@@ -112,6 +45,11 @@ def tracker_code_digest(*extra: str | Path) -> str:
     for path in map(Path, extra):
         h.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
     return h.hexdigest()[:12]
+
+
+def record_digest(record: Mapping[str, Any]) -> str:
+    """12 hex digits of the SHA-256 of a JSON record (sorted keys): the key of one configuration's results."""
+    return hashlib.sha256(json.dumps(record, sort_keys=True, default=str).encode()).hexdigest()[:12]
 
 
 def _arrays(tree: Any, prefix: str = "") -> Iterator[tuple[str, np.ndarray]]:
@@ -185,9 +123,8 @@ class TrackerSpec:
     def digest(self) -> str:
         """12 hex digits of the SHA-256 of config, attention, checkpoint content (not its path or
         orbax's files) and the package's source."""
-        key = {"attention": self.attention, "checkpoint_sha256": self.checkpoint_sha256, "config": self.config,
-               "code": self.code}
-        return hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:12]
+        return record_digest({"attention": self.attention, "checkpoint_sha256": self.checkpoint_sha256,
+                              "config": self.config, "code": self.code})
 
 
 def provenance() -> dict[str, Any]:
@@ -202,43 +139,9 @@ def provenance() -> dict[str, Any]:
                         "python": platform.python_version()}}
 
 
-CONFIG_HELP = ("Tracker settings: --config FILE (a Python file whose get_config() returns them; default: "
-               "tanet_jax.tracking.build.default_config(), as in experiments/configs/tracking/default.py) and "
-               "--config.SECTION.KEY=VALUE to override one field (e.g. --config.joint.threshold=0.3).")
-
-
-def add_tracker_arguments(parser: Any, several: bool = False) -> None:
-    """The tracker flags track and evaluate share (same names, same defaults); with `several`,
-    --attention takes a comma-separated list (one joint tracker each, side by side)."""
-    parser.add_argument("--config", metavar="FILE", help="tracker config file (default: the built-in defaults); "
-                        "override fields with --config.SECTION.KEY=VALUE")
-    names = ", ".join(build.ATTENTIONS)
-    if several:
-        parser.add_argument("--attention", default="none",
-                            help=f"what proposes global-search candidates, comma-separated for several joint "
-                                 f"trackers side by side ({names}; default: none, the local tracker alone); "
-                                 "groundtruth is an upper bound; tanet needs --checkpoint")
-    else:
-        parser.add_argument("--attention", default="none", choices=build.ATTENTIONS,
-                            help="what proposes global-search candidates (default: none, the local tracker alone); "
-                                 "groundtruth is an upper bound; tanet needs --checkpoint")
-    parser.add_argument("--checkpoint", metavar="DIR", help="TANet generator checkpoint for --attention tanet "
-                        "(required with it; never used otherwise)")
-    parser.add_argument("--threshold", type=fraction, default=None,
-                        help="global search when the previous relative confidence is under this, in [0, 1] "
-                             "(0: never; sets joint.threshold; default: the config's)")
-    parser.add_argument("--every", type=non_negative_int, default=None,
-                        help="check the attention map against confident tracking every k frames: a map that agreed "
-                             "may correct the local tracker, one that disagreed is not used (sets joint.every; "
-                             "0: never; default: the config's)")
-
-
 def specs_from_args(args: Any, overrides: Sequence[tuple[str, str]]) -> list[TrackerSpec]:
     """One TrackerSpec per --attention name (ValueError with a one-line reason if they can't)."""
-    config = load_config(args.config)
-    apply_overrides(config, overrides)
-    flags = [(f"joint.{k}", str(v)) for k, v in (("threshold", args.threshold), ("every", args.every)) if v is not None]
-    apply_overrides(config, flags)
+    config = config_from_args(args, overrides)
     names = [a.strip() for a in str(args.attention).split(",") if a.strip()] or ["none"]
     return [TrackerSpec.create(config, name, args.checkpoint) for name in names]
 

@@ -250,6 +250,20 @@ class CorrelationFilterTracker:
         new_size = np.minimum(new_size, np.array(self.frame_size, float))
         return SearchResult(box_from_center(new_center, new_size), float(confidence), recent)
 
+    def judge(self, frame: np.ndarray, box: Sequence[float]) -> tuple[float, float]:
+        """(confidence, recent) of a box another tracker found, on `search`'s scales: the first
+        frame's filter's largest response within one feature cell of the box's centre (a tracker
+        placing the box a cell off is not penalised) relative to its response at initialisation,
+        and the colour model's score at the centre (NaN without colour)."""
+        size = np.asarray(box[2:], np.float64)
+        patch = resample_region(frame, box_center(box), size * (1 + self.p.padding), self.p.window)[None]
+        near = np.ix_([-1, 0, 1], [-1, 0, 1])  # the response's origin is the region's centre (wrapped)
+        confidence = float(np.asarray(self._responses(patch))[0, 1][near].max()) / self.first_peak
+        recent = float("nan")
+        if self.colour is not None and self.p.colour_weight > 0:
+            recent = float(self.colour.respond(patch)[0, 0, 0])
+        return confidence, recent
+
     def update(self, frame: np.ndarray, box: Sequence[float]) -> None:
         """Blend the target at `box` into the model (running average)."""
         self.size = np.array([box[2], box[3]], np.float64)

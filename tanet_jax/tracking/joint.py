@@ -18,7 +18,7 @@ import numpy as np
 
 from tanet_jax.tracking.attention import AttentionProvider, NoAttention, candidate_regions
 from tanet_jax.geometry import box_center, box_from_center, keep_inside, outside_fraction
-from tanet_jax.tracking.protocol import LocalTracker
+from tanet_jax.tracking.protocol import LocalTracker, SearchResult
 
 
 @dataclasses.dataclass(frozen=True)
@@ -63,7 +63,7 @@ class JointParams:
 
 
 class JointTracker:
-    """Any LocalTracker plus any AttentionProvider."""
+    """Any LocalTracker (ours, or a black box through blackbox.BlackBoxLocal) plus any AttentionProvider."""
 
     def __init__(self, local: LocalTracker, attention: AttentionProvider | None = None,
                  params: JointParams = JointParams()) -> None:
@@ -93,7 +93,7 @@ class JointTracker:
         """The next frame's box, confidence, whether global search fired, its candidates, map."""
         self.index += 1
         size = self.box[2:]
-        result = self.local.search(frame, box_center(self.box), size)
+        result = self.local_result(frame)
         # Confidence relative to that of the frames tracked so far: its scale differs per video.
         ref = max(self.reference, 1e-6)
         best_box, best_raw = result.box, result.confidence
@@ -143,6 +143,8 @@ class JointTracker:
             if places and trusted_map and getattr(self.attention, "outlines", False):
                 best_box = self.fit_to_map(attention, best_box, (w, h))
         best_box = keep_inside(np.asarray(best_box, np.float64), w, h)
+        if hasattr(self.local, "relocate") and not np.allclose(best_box, result.box, rtol=0, atol=1e-6):
+            self.local.relocate(frame, best_box)  # a tracker that moves itself continues from the joint box
         best_conf = best_raw / ref
         if best_conf >= self.p.update_threshold and outside_fraction(best_box, w, h) <= self.p.max_outside:
             self.local.update(frame, best_box)
@@ -155,6 +157,13 @@ class JointTracker:
         self.box, self.confidence, self.raw, self.previous = best_box, best_conf, best_raw, frame
         return {"box": self.box.copy(), "confidence": best_conf, "global_search": bool(fired),
                 "candidates": candidates, "attention": attention}
+
+    def local_result(self, frame: np.ndarray) -> SearchResult:
+        """The local tracker's result on a new frame: its own step where it has one (a black box
+        moves itself, protocol.LocalTracker), else a search around the last box."""
+        if hasattr(self.local, "step"):
+            return self.local.step(frame, self.box)
+        return self.local.search(frame, box_center(self.box), self.box[2:])
 
     def calibrate(self, attention: np.ndarray, box: np.ndarray, frame_size: tuple[int, int]) -> None:
         """On a frame tracked confidently: does the map agree (at least half its peak at the box, and

@@ -1,21 +1,22 @@
-"""What the tracking benchmarks (tracker_sweep, attention_corruption, tracker_speed, confidence_roc)
-share, so they read, run, cache and report the same way: OTB-layout roots read by the project's
-readers, frames preloaded, tracker configs with `section.key=value` overrides, runs cached per
-(configuration, sequence) through tanet_jax.evaluation.results, success AUC by the project's
-metrics (got10k's OTB rule), and reports written atomically as JSON + markdown with the command.
+"""What the scripts in experiments/bench share, so they read, run, cache, time and report the same
+way: OTB-layout roots read by the project's readers, frames preloaded, tracker configs from
+`--config FILE` and `--config.SECTION.KEY=VALUE` (tanet_jax.tracking.config, as `track`,
+`evaluate` and `train` take them), runs cached per (configuration, sequence) through
+tanet_jax.evaluation.results and keyed by the package's source digest (tracker_spec), success AUC
+by the project's metrics (got10k's OTB rule), best-of-N timing, OpenCV's tracking loop, and
+reports written atomically as JSON + markdown with the command.
 
-Nothing here imports JAX at module level, so tracker_speed.py can time OpenCV's CSRT in a
-virtual environment that has only numpy, OpenCV and this package's readers.
+JAX is imported only by the functions that track, so scripts that time OpenCV alone stay light.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import json
 import os
 import shlex
 import sys
+import time
 from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping, NoReturn, Sequence
 
@@ -25,6 +26,9 @@ from tanet_jax.data.benchmarks import DatasetError, Video, Warnings, read_benchm
 from tanet_jax.evaluation import metrics
 from tanet_jax.evaluation.results import TrackerFolder, write_text_atomic
 from tanet_jax.frames import LazyFrames
+
+# the first seed of held-out synthetic videos, as tanet_jax.data.builders.SyntheticTracking's val split
+HELD_OUT = 1_000_000
 
 
 class BenchError(ValueError):
@@ -68,15 +72,34 @@ def root_labels(roots: Sequence[str | Path]) -> list[str]:
     return labels
 
 
-def add_data_flags(p: Any, set_help: str = "override a tracker config field (repeatable)") -> None:
-    """--root (repeatable), --config, --set, --max-frames and --sequences: how every tracking bench
-    script is told its sequences and its tracker config (an argparse parser)."""
+def add_data_flags(p: Any) -> None:
+    """--root (repeatable), --config, --max-frames and --sequences: how every tracking bench script
+    is told its sequences and its tracker config (an argparse parser; the `--config.SECTION.KEY=VALUE`
+    overrides are split off by parse_args)."""
+    from tanet_jax.tracking.config import add_config_arguments
+
     p.add_argument("--root", action="append", required=True,
                    help="an OTB-layout folder (NAME/img/*.jpg + NAME/groundtruth_rect.txt); repeat for several")
-    p.add_argument("--config", help="tracker config file (default: build.default_config())")
-    p.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE", help=set_help)
+    add_config_arguments(p)
     p.add_argument("--max-frames", type=int, help="cut each sequence to its first N frames (for quick checks)")
     p.add_argument("--sequences", nargs="+", help="only these sequence names (default: all)")
+
+
+def parse_args(parser: Any, argv: Sequence[str] | None = None) -> tuple[Any, list[tuple[str, str]]]:
+    """(argparse namespace, `--config.SECTION.KEY=VALUE` overrides as (key, value text)) of a
+    script's arguments; a malformed override is argparse's one-line error, exit 2."""
+    from tanet_jax.tracking.config import split_overrides
+
+    try:
+        rest, overrides = split_overrides(sys.argv[1:] if argv is None else argv)
+    except ValueError as e:
+        parser.error(str(e))
+    return parser.parse_args(rest), overrides
+
+
+def override_flags(overrides: Iterable[tuple[str, str]]) -> list[str]:
+    """The overrides as the flags that set them (`--config.KEY=VALUE`), for reports."""
+    return [f"--config.{key}={value}" for key, value in overrides]
 
 
 def truncate(video: Video, max_frames: int | None) -> Video:
@@ -156,14 +179,12 @@ def parse_assignment(text: str, flag: str) -> tuple[str, str]:
 def tracker_config(config_file: str | None, overrides: Iterable[tuple[str, str]] = ()) -> Any:
     """The tracker config: a config file (or build.default_config()) with `section.key` overrides;
     an unknown key or a bad value is a BenchError naming it."""
-    from tanet_jax.evaluation.tracker_spec import apply_overrides, load_config  # imports JAX
+    from tanet_jax.tracking import config as tracker  # imports JAX
 
     try:
-        config = load_config(config_file)
-        apply_overrides(config, list(overrides))
+        return tracker.tracker_config(config_file, list(overrides))
     except ValueError as e:
-        raise BenchError(str(e).replace("--config.", "")) from None
-    return config
+        raise BenchError(str(e)) from None
 
 
 def check_tracker(config: Any, where: str) -> None:
@@ -177,23 +198,13 @@ def check_tracker(config: Any, where: str) -> None:
         raise BenchError(f"{where}: {e}") from None
 
 
-def digest(record: Mapping[str, Any]) -> str:
-    """12 hex digits of the SHA-256 of a JSON record: the cache key of one configuration."""
-    return hashlib.sha256(json.dumps(record, sort_keys=True, default=str).encode()).hexdigest()[:12]
-
-
-def code_digest(*extra: str | Path) -> str:
-    """The tracker's code digest (tanet_jax.evaluation.tracker_spec): part of every cache key."""
-    from tanet_jax.evaluation.tracker_spec import tracker_code_digest  # imports JAX: not in the CSRT venv
-
-    return tracker_code_digest(*extra)
-
-
 def cache_folder(out: Path, label: str, record: Mapping[str, Any], *extra_code: str | Path) -> TrackerFolder:
     """OUT/runs/<label>-<digest>/: cached results of one configuration (see results.TrackerFolder),
     keyed also by the tracker's code (and `extra_code` files)."""
-    record = {**record, "code_sha256": code_digest(*extra_code)}
-    return TrackerFolder(Path(out) / "runs", label, record, digest(record))
+    from tanet_jax.evaluation.tracker_spec import record_digest, tracker_code_digest  # imports JAX
+
+    record = {**record, "code_sha256": tracker_code_digest(*extra_code)}
+    return TrackerFolder(Path(out) / "runs", label, record, record_digest(record))
 
 
 def track_cached(folder: TrackerFolder, video: Video, frames: Callable[[], Sequence[np.ndarray]],
@@ -253,7 +264,9 @@ def code_version() -> dict[str, Any]:
     from it, and the tracker source's digest: which code produced a report."""
     import subprocess
 
-    repo = Path(__file__).resolve().parents[2]
+    from tanet_jax.evaluation.tracker_spec import tracker_code_digest  # imports JAX
+
+    repo = Path(__file__).resolve().parents[2]  # the checkout holding the tanet_jax package
 
     def git(*args: str) -> str | None:
         try:
@@ -264,7 +277,7 @@ def code_version() -> dict[str, Any]:
 
     changed = git("status", "--porcelain", "--", "tanet_jax/tracking")
     return {"git_commit": git("rev-parse", "HEAD"), "tracking_code_uncommitted": bool(changed) if changed is not None else None,
-            "tracking_code_sha256": code_digest()}
+            "tracking_code_sha256": tracker_code_digest()}
 
 
 def write_report(out: Path, stem: str, data: Mapping[str, Any], markdown: str, command: str) -> tuple[Path, Path]:
@@ -277,3 +290,45 @@ def write_report(out: Path, stem: str, data: Mapping[str, Any], markdown: str, c
     write_text_atomic(md_path, f"Command:\n\n```\n{command}\n```\n\nCode: commit {code['git_commit']}{dirty}; "
                                f"tracker source digest {code['tracking_code_sha256']}.\n\n{markdown}")
     return json_path, md_path
+
+
+def best_time(fn: Callable[[], object], repeats: int) -> float:
+    """Minimum wall time of `fn` over `repeats` calls, after one warm-up call (compilation excluded)."""
+    fn()
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return min(times)
+
+
+def channels_last_(module: Any) -> Any:
+    """Put a PyTorch module's 2-D convolutions in channels-last, in place (the GPU-tuned reference);
+    `module.to(memory_format=...)` would also hit the C3D's 5-D kernels, which that format refuses."""
+    import torch
+
+    for m in module.modules():
+        if isinstance(m, torch.nn.Conv2d):
+            m.to(memory_format=torch.channels_last)
+    return module
+
+
+def track_frames(make: Callable[[], Any], frames: Sequence[np.ndarray],
+                 init: Sequence[float]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(boxes, found, seconds) per frame of one fresh OpenCV tracker started on frames[0] at `init`
+    (seconds[0]: its init); a frame it reports lost keeps the previous box, found False."""
+    boxes = np.zeros((len(frames), 4))
+    boxes[0] = init
+    found = np.ones(len(frames), bool)
+    times = np.zeros(len(frames))
+    tracker = make()
+    t0 = time.perf_counter()
+    tracker.init(frames[0], tuple(int(round(v)) for v in init))
+    times[0] = time.perf_counter() - t0
+    for i in range(1, len(frames)):
+        t0 = time.perf_counter()
+        ok, box = tracker.update(frames[i])
+        times[i] = time.perf_counter() - t0
+        boxes[i], found[i] = (box, True) if ok else (boxes[i - 1], False)
+    return boxes, found, times
