@@ -27,7 +27,7 @@ import time
 import jax
 import numpy as np
 
-from timing import best_time, channels_last_  # the sibling module: python puts the script's folder on sys.path
+from tanet_jax.evaluation.bench import best_time, channels_last_
 
 WEIGHTS = {"appearance": 1 / 5, "motion": 4 / 15, "generator": 8 / 15}
 
