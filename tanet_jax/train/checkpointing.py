@@ -1,5 +1,6 @@
-"""Training checkpoints (orbax CheckpointManager): the train state, the base rng and every
-process's input-iterator state, saved together so a resumed run continues exactly."""
+"""Training checkpoints (orbax CheckpointManager): the train state, the base rng, every
+process's input-iterator state and the run's progress (its held-out evaluations so far, which
+choose the exported generator), saved together so a resumed run continues exactly."""
 
 from __future__ import annotations
 
@@ -29,6 +30,7 @@ class Checkpoints:
                 "state": ocp.StandardCheckpointHandler(),
                 "rng": ocp.StandardCheckpointHandler(),
                 "data": grain.checkpoint.CheckpointHandler(),
+                "progress": ocp.JsonCheckpointHandler(),
             },
         )
 
@@ -36,8 +38,9 @@ class Checkpoints:
         """The newest complete checkpoint's step, if any."""
         return self.manager.latest_step()
 
-    def save(self, step: int, state: Any, rng_data: np.ndarray, iterator: Any, force: bool = False) -> bool:
-        """Write (state, rng, iterator) at `step` if due (or forced); returns whether it did."""
+    def save(self, step: int, state: Any, rng_data: np.ndarray, iterator: Any, progress: dict[str, Any],
+             force: bool = False) -> bool:
+        """Write (state, rng, iterator, progress) at `step` if due (or forced); returns whether it did."""
         if not force and step % self.every:
             return False
         host_state = jax.device_get(state)
@@ -47,21 +50,25 @@ class Checkpoints:
                 state=ocp.args.StandardSave(host_state),
                 rng=ocp.args.StandardSave({"key_data": np.asarray(rng_data)}),
                 data=grain.checkpoint.CheckpointSave(iterator),
+                progress=ocp.args.JsonSave(progress),
             ),
             force=force,
         )
 
-    def restore(self, step: int, abstract_state: Any, iterator: Any) -> tuple[Any, np.ndarray]:
-        """(state, rng key data) at `step`; the iterator is restored in place."""
-        restored = self.manager.restore(
-            step,
-            args=ocp.args.Composite(
-                state=ocp.args.StandardRestore(abstract_state),
-                rng=ocp.args.StandardRestore(),
-                data=grain.checkpoint.CheckpointRestore(iterator),
-            ),
+    def restore(self, step: int, abstract_state: Any, iterator: Any) -> tuple[Any, np.ndarray, dict[str, Any]]:
+        """(state, rng key data, progress) at `step`; the iterator is restored in place. A
+        checkpoint written without a progress record gives an empty one."""
+        items = dict(
+            state=ocp.args.StandardRestore(abstract_state),
+            rng=ocp.args.StandardRestore(),
+            data=grain.checkpoint.CheckpointRestore(iterator),
         )
-        return restored["state"], np.asarray(restored["rng"]["key_data"])
+        has_progress = (self.directory / str(step) / "progress").exists()
+        if has_progress:
+            items["progress"] = ocp.args.JsonRestore()
+        restored = self.manager.restore(step, args=ocp.args.Composite(**items))
+        progress = restored["progress"] if has_progress else {}
+        return restored["state"], np.asarray(restored["rng"]["key_data"]), progress
 
     def wait(self) -> None:
         """Block until pending writes are on disk."""

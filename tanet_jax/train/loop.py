@@ -1,15 +1,17 @@
-"""The training loop: data, pmapped updates on the release's schedule, checkpoints, logs, eval."""
+"""The training loop: data, pmapped updates on the release's schedule, checkpoints, logs, held-out
+evaluation, and the exports (the generator best on held-out IoU, and the last step's)."""
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import io
 import json
 import logging
 import signal
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import jax
 import jax.numpy as jnp
@@ -17,14 +19,15 @@ import ml_collections
 import numpy as np
 from flax import jax_utils
 
-from tanet_jax.weights import save_model
+from tanet_jax.weights import load_model, save_model
 from tanet_jax.data.builders import build as build_dataset
 from tanet_jax.data.pipeline import (
     Augment, TrainingWindows, eval_samples, iterate_batches, make_loader, open_split,
 )
 from tanet_jax.train import steps as steps_lib
+from tanet_jax.train import workdir as workdir_lib
 from tanet_jax.train.checkpointing import Checkpoints, merge_pretrained
-from tanet_jax.train.config import model_config
+from tanet_jax.train.config import config_problems, model_config
 from tanet_jax.train.logger import Logger
 from tanet_jax.train.losses import step_kind
 
@@ -32,7 +35,8 @@ log = logging.getLogger(__name__)
 
 
 class StopFlag:
-    """Set by SIGTERM/SIGINT; the loop checkpoints at the next step boundary and exits."""
+    """Set by SIGTERM/SIGINT; the loop checkpoints at the next step boundary and stops (SIGINT
+    then ends the program with status 130, SIGTERM as a normal stop)."""
 
     def __init__(self) -> None:
         self.signal: int | None = None
@@ -68,35 +72,49 @@ def _data_dir(config: ml_collections.ConfigDict, workdir: Path) -> str:
     return config.data.data_dir or str(workdir / "data")
 
 
-def _open(config: ml_collections.ConfigDict, workdir: Path, split: str):
+def _open(config: ml_collections.ConfigDict, workdir: Path, split: str, phase: _Phase | None = None):
+    """A split of the configured dataset, built first (process 0) when it can be and is not yet."""
     data_dir = _data_dir(config, workdir)
     try:
-        return open_split(config.data.name, data_dir, split, config.data.config or None)
+        with _absl_quiet():  # TFDS warns about the folder of a dataset not built yet
+            return open_split(config.data.name, data_dir, split, config.data.config or None)
     except FileNotFoundError:
         if config.data.name != "synthetic_tracking" and not config.data.source:
             raise
+        if phase is not None:
+            phase.name = "building the dataset"
         if jax.process_index() == 0:
             _build_quietly(config, data_dir)
         _sync("dataset built")
         return open_split(config.data.name, data_dir, split, config.data.config or None)
 
 
+@contextlib.contextmanager
+def _absl_quiet() -> Iterator[None]:
+    """absl logging (TFDS's) at ERROR for a while."""
+    from absl import logging as absl_logging
+
+    verbosity = absl_logging.get_verbosity()
+    absl_logging.set_verbosity(absl_logging.ERROR)
+    try:
+        yield
+    finally:
+        absl_logging.set_verbosity(verbosity)
+
+
 def _build_quietly(config: ml_collections.ConfigDict, data_dir: str) -> None:
     """Build the dataset with one line of our own instead of TFDS's download wording."""
     import tensorflow_datasets as tfds
-    from absl import logging as absl_logging
 
     name = f"{config.data.name}/{config.data.config}" if config.data.config else config.data.name
     what = f"from {config.data.source}" if config.data.source else "generated here, nothing downloaded"
     print(f"building {name} in {data_dir} ({what}) ...", flush=True)
-    start, verbosity = time.perf_counter(), absl_logging.get_verbosity()
-    absl_logging.set_verbosity(absl_logging.ERROR)
+    start = time.perf_counter()
     tfds.disable_progress_bar()
     try:
-        with contextlib.redirect_stdout(io.StringIO()):
+        with _absl_quiet(), contextlib.redirect_stdout(io.StringIO()):
             build_dataset(config.data.name, data_dir, config.data.source or None, config.data.config or None)
     finally:
-        absl_logging.set_verbosity(verbosity)
         tfds.enable_progress_bar()
     print(f"built {name} in {time.perf_counter() - start:.0f} s", flush=True)
 
@@ -106,12 +124,6 @@ def _sync(name: str) -> None:
         from jax.experimental import multihost_utils
 
         multihost_utils.sync_global_devices(name)
-
-
-def total_steps(config: ml_collections.ConfigDict, windows: TrainingWindows) -> int:
-    """Updates in the run: all epochs, or max_steps when smaller."""
-    total = windows.steps_per_epoch * config.num_epochs
-    return min(total, config.max_steps) if config.max_steps > 0 else total
 
 
 def create_train_state(config: ml_collections.ConfigDict, nets: steps_lib.Nets) -> steps_lib.TrainState:
@@ -132,101 +144,326 @@ def create_train_state(config: ml_collections.ConfigDict, nets: steps_lib.Nets) 
     return state.replace(generator=g, motion=motion)
 
 
-def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[str, float]:
-    """Train as the config says, in `workdir`, resuming from its latest checkpoint; returns the
-    last evaluation (held-out attention IoU and peak hit rate)."""
-    workdir_path = Path(workdir).absolute()
-    workdir_path.mkdir(parents=True, exist_ok=True)
+class Interrupted(Exception):
+    """Ctrl-C: the phase it stopped and, when training was under way, the step checkpointed."""
+
+    def __init__(self, phase: str, step: int | None = None, checkpoints: Path | None = None) -> None:
+        super().__init__(phase)
+        self.phase, self.step, self.checkpoints = phase, step, checkpoints
+
+    def line(self) -> str:
+        """The one line a person sees."""
+        if self.step is not None:
+            return (f"interrupted while {self.phase}: checkpointed at step {self.step} in {self.checkpoints}; "
+                    "rerun the same command to resume from there")
+        return f"interrupted while {self.phase}: nothing half-written is kept; rerun the same command to resume"
+
+
+class _Phase:
+    """What the run is doing, named by the line a Ctrl-C prints."""
+
+    name = "starting"
+
+
+@dataclasses.dataclass
+class Outcome:
+    """What a call of train_and_evaluate did, for the lines that end a run."""
+
+    step: int  # the step the run stands at (its newest checkpoint)
+    n_steps: int
+    already_finished: bool = False  # complete before this call: nothing was done or written
+    evaluation: dict[str, float] | None = None  # the last step's held-out evaluation, made by this call
+    exported: dict[str, Any] | None = None  # generator/'s meta, when this call exported it
+    last: dict[str, Any] | None = None  # generator_last/'s meta, likewise
+    signal: int | None = None  # SIGTERM: checkpointed at `step` and stopped
+
+    def __str__(self) -> str:
+        """One line: where the run stands, its last held-out evaluation, what it exported."""
+        parts = [f"step {self.step} of {self.n_steps}" + (" (already finished)" if self.already_finished else "")]
+        if self.evaluation:
+            parts.append(f"held-out {summary_line(self.evaluation)}")
+        if self.exported:
+            parts.append(f"exported generator: {_described(self.exported)}")
+        return "; ".join(parts)
+
+    @property
+    def finished(self) -> bool:
+        """The run reached its last step (its generators are exported)."""
+        return self.step == self.n_steps and self.signal is None
+
+
+@dataclasses.dataclass
+class _Run:
+    """What the steps of one training run share."""
+
+    config: ml_collections.ConfigDict
+    workdir: Path
+    model: Any
+    nets: steps_lib.Nets
+    predict: Any
+    checkpoints: Checkpoints
+    logger: Logger
+    progress: workdir_lib.Progress
+    n_steps: int
+    steps_per_epoch: int
+    global_batch: int
+
+    @property
+    def primary(self) -> bool:
+        return jax.process_index() == 0
+
+
+def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str, reexport: bool = False) -> Outcome:
+    """Train as the config says, in `workdir`, resuming from its latest checkpoint; export the
+    generator best on held-out IoU (generator/) and the last step's (generator_last/). A run
+    already complete in `workdir` does nothing unless `reexport`. Raises WorkdirMismatch for a
+    workdir of another run (before touching it) and Interrupted on Ctrl-C (after checkpointing,
+    when training was under way)."""
+    phase = _Phase()
+    try:
+        return _train(config, Path(workdir).absolute(), reexport, phase)
+    except KeyboardInterrupt:
+        raise Interrupted(phase.name) from None
+
+
+def _train(config: ml_collections.ConfigDict, workdir: Path, reexport: bool, phase: _Phase) -> Outcome:
+    """The run: the workdir's checks, the data, the state (fresh or restored), training, exports."""
+    problems = config_problems(config)
+    if problems:
+        raise ValueError("config: " + "; ".join(problems))
+    devices = jax.device_count()
+    global_batch = config.per_device_batch * devices
+    workdir_lib.check_config(workdir, config, devices)
+    done = workdir_lib.finished_at(workdir, config, global_batch)
+    if done is not None and not reexport:
+        return Outcome(step=done, n_steps=done, already_finished=True)
+    _prepare_workdir(config, workdir, devices)
     model = model_config(config)
-    local_devices = jax.local_device_count()
-    global_batch = config.per_device_batch * jax.device_count()
     nets = steps_lib.cached_nets(
         model, config.optimizer.name,
         (float(config.optimizer.generator_lr), float(config.optimizer.appearance_lr),
          float(config.optimizer.motion_lr)),
         (float(config.loss.appearance_weight), float(config.loss.motion_weight)),
     )
-    records, table = _open(config, workdir_path, config.data.train_split)
+    phase.name = "opening the dataset"
+    records, table = _open(config, workdir, config.data.train_split, phase)
     windows = TrainingWindows(
         records, table, model.input_size, global_batch, order=config.data.order, seed=config.seed,
         num_epochs=config.num_epochs, process_index=jax.process_index(), process_count=jax.process_count(),
         augment=Augment(config.data.flip, config.data.color_jitter),
     )
-    loader = make_loader(windows, local_devices, config.data.workers, config.data.threads)
-    iterator = iterate_batches(loader)
-    n_steps = total_steps(config, windows)
+    n_steps = workdir_lib.run_length(config, windows.steps_per_epoch)
+    latest = _latest_within(config, workdir, n_steps)
+    iterator = iterate_batches(make_loader(windows, jax.local_device_count(), config.data.workers,
+                                           config.data.threads))
+    checkpoints = Checkpoints(workdir / "checkpoints", config.checkpoint_every, config.keep_checkpoints)
+    logger = None
+    try:
+        phase.name = "restoring the checkpoint" if latest is not None else "initialising the networks"
+        state = create_train_state(config, nets)
+        base_rng = jax.random.key_data(jax.random.key(config.seed + 1))
+        progress = workdir_lib.Progress()
+        if latest is not None:
+            state, base_rng, record = checkpoints.restore(latest, jax.tree.map(np.asarray, state), iterator)
+            progress = workdir_lib.Progress.from_json(record)
+        start = latest or 0
+        logger = Logger(workdir, config, n_steps, start, enabled=jax.process_index() == 0)
+        run = _Run(config, workdir, model, nets, jax.jit(lambda v, b: steps_lib.predict_maps(nets, v, b)),
+                   checkpoints, logger, progress, n_steps, windows.steps_per_epoch, global_batch)
+        if start:
+            logger.write(f"resumed from {checkpoints.directory} at step {start} of {n_steps}")
+            _catch_up_best(run, state, start)
+        return _train_from(run, state, base_rng, iterator, start, phase)
+    finally:
+        checkpoints.close()
+        if logger is not None:
+            logger.close()
 
-    state = create_train_state(config, nets)
-    base_rng = jax.random.key_data(jax.random.key(config.seed + 1))
-    checkpoints = Checkpoints(workdir_path / "checkpoints", config.checkpoint_every, config.keep_checkpoints)
-    start = 0
-    latest = checkpoints.latest_step()
-    if latest is not None:
-        state, base_rng = checkpoints.restore(latest, jax.tree.map(np.asarray, state), iterator)
-        start = latest
-        log.debug("resumed from %s at step %d", checkpoints.directory, latest)
-    rng = jax.random.wrap_key_data(jnp.asarray(base_rng))
 
-    predict = jax.jit(lambda v, b: steps_lib.predict_maps(nets, v, b))
-    replicated = steps_lib.replicate(state)
-    logger = Logger(workdir_path, config, n_steps, start, enabled=jax.process_index() == 0)
-    if start:
-        logger.write(f"resumed from {checkpoints.directory} at step {start} of {n_steps}")
-    profile = _profile_range(config)
-    evaluation: dict[str, float] = {}
+def _prepare_workdir(config: ml_collections.ConfigDict, workdir: Path, devices: int) -> None:
+    """The workdir, with this run's settings recorded and a killed export's leftovers gone."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    if jax.process_index() == 0:
+        workdir_lib.record_config(workdir, config, devices)
+        workdir_lib.clean_partial_exports(workdir)
+    _sync("workdir ready")
+
+
+def _latest_within(config: ml_collections.ConfigDict, workdir: Path, n_steps: int) -> int | None:
+    """The newest checkpoint's step; one past this run's end (a smaller max_steps) is refused."""
+    latest = workdir_lib.latest_checkpoint(workdir)
+    if latest is not None and latest > n_steps:
+        raise workdir_lib.WorkdirMismatch(
+            f"--config.max_steps={config.max_steps}: the newest checkpoint in {workdir / 'checkpoints'} is at step "
+            f"{latest}, past this run's {n_steps} steps; give max_steps >= {latest} (or -1), or a new --workdir")
+    return latest
+
+
+def _train_from(run: _Run, state: steps_lib.TrainState, base_rng: np.ndarray, iterator: Any, start: int,
+                phase: _Phase) -> Outcome:
+    """Evaluate the starting point, compile, train to the run's end, export."""
+    config = run.config
     if start == 0 and config.eval_every > 0:
-        evaluation = evaluate(config, workdir_path, nets, predict, jax_utils.unreplicate(replicated))
-        logger.scalars(0, {f"eval/{k}": v for k, v in evaluation.items()})
-    updates = None
-    step = start
+        phase.name = "evaluating the starting point"
+        run.progress.add(0, _evaluate(run, state, 0))
+    replicated = steps_lib.replicate(state)
+    step, signal_number, evaluation = start, None, None
+    if start < run.n_steps:
+        phase.name = "compiling"
+        batch = next(iterator)
+        rng = jax.random.wrap_key_data(jnp.asarray(base_rng))
+        updates = _compile(run.logger, run.nets, replicated, batch, jax_utils.replicate(jax.random.fold_in(rng, start)))
+        phase.name = "training"
+        step, replicated, signal_number, evaluation = _loop(run, updates, replicated, base_rng, iterator, batch, start)
+    run.checkpoints.wait()
+    if signal_number == signal.SIGINT:
+        raise Interrupted("training", step, run.checkpoints.directory)
+    if signal_number is not None:
+        return Outcome(step=step, n_steps=run.n_steps, signal=signal_number)
+    phase.name = "exporting the generator"
+    last, exported = _export_final(run, jax_utils.unreplicate(replicated))
+    return Outcome(step=step, n_steps=run.n_steps, evaluation=evaluation, exported=exported, last=last)
+
+
+def _loop(run: _Run, updates: dict[str, Any], replicated: Any, base_rng: np.ndarray, iterator: Any, batch: Any,
+          start: int) -> tuple[int, Any, int | None, dict[str, float] | None]:
+    """The updates from `start` to the run's end, or to a signal's step: (step, state, signal,
+    last held-out evaluation). A signal stops at the next step boundary, checkpointed."""
+    config, logger, n_steps = run.config, run.logger, run.n_steps
+    workdir = run.workdir
+    profile = _profile_range(config)
+    rng = jax.random.wrap_key_data(jnp.asarray(base_rng))
+    step, evaluation = start, None
     with StopFlag() as stop:
         while step < n_steps:
             kind = step_kind(step + 1, config.schedule.appearance_every, config.schedule.motion_every)
-            batch = next(iterator)
+            batch = batch if step == start else next(iterator)
             step_rng = jax_utils.replicate(jax.random.fold_in(rng, step))
-            if updates is None:
-                updates = _compile(logger, nets, replicated, batch, step_rng)
+            if step == start:
                 logger.start_clock(step)
             if profile and step + 1 == profile[0]:
-                jax.profiler.start_trace(str(workdir_path / "profile"))
+                jax.profiler.start_trace(str(workdir / "profile"))
             replicated, metrics = updates[kind](replicated, batch, step_rng)
             step += 1
             if profile and step == profile[1]:
                 jax.block_until_ready(metrics)
                 jax.profiler.stop_trace()
-                logger.write(f"profiler trace of steps {profile[0]}..{profile[1]} in {workdir_path / 'profile'} "
-                             f"(tensorboard --logdir {workdir_path / 'profile'})")
+                logger.write(f"profiler trace of steps {profile[0]}..{profile[1]} in {workdir / 'profile'} "
+                             f"(tensorboard --logdir {workdir / 'profile'})")
             logger.step(step, kind, metrics)
             if config.image_every > 0 and step % config.image_every == 0:
-                logger.images(step, batch, predict, jax_utils.unreplicate(replicated))
+                logger.images(step, batch, run.predict, jax_utils.unreplicate(replicated))
+            improved = False
             if config.eval_every > 0 and (step % config.eval_every == 0 or step == n_steps):
-                evaluation = evaluate(config, workdir_path, nets, predict, jax_utils.unreplicate(replicated))
-                logger.scalars(step, {f"eval/{k}": v for k, v in evaluation.items()})
-            sync_point = (step % max(config.log_every, 1) == 0 or step % max(config.checkpoint_every, 1) == 0
+                evaluation = _evaluate(run, jax_utils.unreplicate(replicated), step)
+                improved = run.progress.add(step, evaluation)
+            if improved:  # checkpointed before exported: a run killed in between exports it when resumed
+                run.checkpoints.save(step, jax_utils.unreplicate(replicated), base_rng, iterator,
+                                     run.progress.to_json(), force=True)
+                if step < n_steps:
+                    _export_best(run, jax_utils.unreplicate(replicated), step)
+            sync_point = (improved or step % config.log_every == 0 or step % config.checkpoint_every == 0
                           or step == n_steps)
             stopping = stop.agreed(sync_point)
             last = stopping or step == n_steps
-            if (last or step % max(config.checkpoint_every, 1) == 0) and checkpoints.save(
-                    step, jax_utils.unreplicate(replicated), base_rng, iterator, force=last):
-                log.debug("checkpoint at step %d", step)
+            if not improved and (last or step % config.checkpoint_every == 0):
+                run.checkpoints.save(step, jax_utils.unreplicate(replicated), base_rng, iterator,
+                                     run.progress.to_json(), force=last)
             if stopping:
                 logger.flush(step)
-                logger.write(f"signal {stop.signal}: checkpointed at step {step} in {checkpoints.directory}, "
-                             "exiting; rerun the same command to resume")
+                if stop.signal != signal.SIGINT:
+                    logger.write(f"signal {stop.signal}: checkpointed at step {step} in {run.checkpoints.directory}, "
+                                 "exiting; rerun the same command to resume")
                 if jax.process_index() != 0:
                     log.warning("signal %s: checkpointed at step %d, exiting", stop.signal, step)
                 break
         if profile and profile[0] <= step < profile[1]:
             jax.profiler.stop_trace()
-    checkpoints.wait()
-    final = jax_utils.unreplicate(replicated)
-    if step == n_steps:  # every process calls: orbax coordinates the write across processes
-        export_generator(workdir_path / "generator", model, final)
-    logger.close()
-    if jax.process_index() == 0:
-        print(finished_message(workdir_path, checkpoints.directory, step, n_steps), flush=True)
-    checkpoints.close()
+    return step, replicated, stop.signal, evaluation
+
+
+def _evaluate(run: _Run, state: steps_lib.TrainState, step: int) -> dict[str, float]:
+    """Held-out evaluation at `step`, logged."""
+    evaluation = evaluate(run.config, run.workdir, run.nets, run.predict, state)
+    run.logger.scalars(step, {f"eval/{k}": v for k, v in evaluation.items()})
     return evaluation
+
+
+def _export(run: _Run, name: str, variables: Any, extra: dict[str, Any]) -> dict[str, Any]:
+    """One generator written whole into WORKDIR/name (process 0 writes; every process takes part)."""
+    meta = {"source": "tanet_jax.train", **extra}
+    workdir_lib.export_atomically(
+        run.workdir / name,
+        lambda folder: save_model(folder, jax.device_get(variables), kind="generator", config=run.model,
+                                  extra=meta, overwrite=True),
+        primary=run.primary)
+    _sync(f"exported {name}")
+    return meta
+
+
+def _generator_variables(state: steps_lib.TrainState) -> dict[str, Any]:
+    return {"params": state.generator.params, "batch_stats": state.generator.batch_stats}
+
+
+def _held_out(evaluation: dict[str, float] | None) -> dict[str, float]:
+    """An evaluation as meta keys."""
+    if not evaluation:
+        return {}
+    return {"heldout_iou": evaluation["iou"], "heldout_peak_hit": evaluation["peak_hit"]}
+
+
+def _export_best(run: _Run, state: steps_lib.TrainState, step: int) -> None:
+    """A new best on held-out IoU, mid-run: into generator/ at once, so it survives whatever follows."""
+    best = run.progress.at(step)
+    _export(run, workdir_lib.GENERATOR, _generator_variables(state), {
+        "step": step, **_held_out(best),
+        "chosen": (f"best held-out IoU so far, over evaluations at steps {run.progress.candidate_steps()} "
+                   f"(the run goes on to step {run.n_steps})"),
+    })
+    run.logger.write(f"best held-out IoU so far ({best['iou']:.3f}, step {step}): exported to "
+                     f"{run.workdir / workdir_lib.GENERATOR}")
+
+
+def _catch_up_best(run: _Run, state: steps_lib.TrainState, start: int) -> None:
+    """A run killed between checkpointing a new best and exporting it: export it now (the
+    restored state is that best)."""
+    best = run.progress.best()
+    exported = workdir_lib.exported_meta(run.workdir)
+    if best and best["step"] == start < run.n_steps and (exported or {}).get("step") != start:
+        _export_best(run, state, start)
+
+
+def _export_final(run: _Run, final: steps_lib.TrainState) -> tuple[dict[str, Any], dict[str, Any]]:
+    """generator_last/ (the last step's), then generator/ (the best on held-out IoU, with why it
+    was chosen): (last's meta, generator's meta)."""
+    n = run.n_steps
+    last = _export(run, workdir_lib.GENERATOR_LAST, _generator_variables(final),
+                   {"step": n, **_held_out(run.progress.at(n)), "chosen": "the last step"})
+    variables, best, chosen = _final_choice(run, final)
+    exported = _export(run, workdir_lib.GENERATOR, variables, {
+        "step": int(best["step"]) if best else n, **_held_out(best), "chosen": chosen, "run_steps": n,
+        "steps_per_epoch": run.steps_per_epoch, "global_batch": run.global_batch,
+    })
+    return last, exported
+
+
+def _final_choice(run: _Run, final: steps_lib.TrainState) -> tuple[Any, dict[str, float] | None, str]:
+    """(variables, evaluation, why) of the generator to export as generator/."""
+    n, best = run.n_steps, run.progress.best()
+    if best is None:
+        why = ", eval_every=0" if run.config.eval_every == 0 else ""
+        return _generator_variables(final), None, f"the last step (no held-out evaluation recorded{why})"
+    chosen = f"best held-out IoU over evaluations at steps {run.progress.candidate_steps()}"
+    if best["step"] == n:
+        return _generator_variables(final), best, chosen
+    exported = workdir_lib.exported_meta(run.workdir)
+    if exported and exported.get("step") == best["step"]:
+        variables, _, _ = load_model(run.workdir / workdir_lib.GENERATOR)
+        return variables, best, chosen
+    log.warning("the best held-out generator (step %d) is no longer in %s; exporting the last step's",
+                best["step"], run.workdir / workdir_lib.GENERATOR)
+    return (_generator_variables(final), run.progress.at(n),
+            f"the last step (the best on held-out IoU, step {int(best['step'])}, was not found)")
 
 
 def _compile(logger: Logger, nets: steps_lib.Nets, replicated: Any, batch: Any, rng: Any) -> dict[str, Any]:
@@ -255,30 +492,38 @@ def _profile_range(config: ml_collections.ConfigDict) -> tuple[int, int] | None:
     return a, b
 
 
-def finished_message(workdir: Path, checkpoints: Path, step: int, n_steps: int) -> str:
-    """Where the run left its results, and how to use them."""
-    lines = [f"checkpoints (resume by rerunning the same command): {checkpoints}"]
-    generator = workdir / "generator"
-    if step == n_steps:
+def finished_message(workdir: Path, outcome: Outcome) -> str:
+    """Where the run left its results and how to use them; its last lines say which generator
+    was exported, and why."""
+    generator = workdir / workdir_lib.GENERATOR
+    lines = [f"checkpoints (resume by rerunning the same command): {workdir / 'checkpoints'}"]
+    if not outcome.finished:
+        exported = workdir_lib.exported_meta(workdir)
+        best = (f"{generator} holds the best on held-out IoU so far (step {exported['step']})" if exported
+                else "the generator is written")
+        lines.append(f"stopped at step {outcome.step} of {outcome.n_steps}: {best}; the final choice is written "
+                     "when the run completes")
+    else:
         lines += [
-            f"trained generator: {generator}",
-            "use it:",
+            "use the trained generator:",
             f"  python -m tanet_jax.demo --checkpoint {generator} --out {workdir / 'demo'}",
             f"  python -m tanet_jax.predict --checkpoint {generator} --root DATASET_ROOT --dataset got10k "
             f"--split val --out {workdir / 'maps'}",
         ]
-    else:
-        lines.append(f"stopped at step {step} of {n_steps}: the generator is written when the run completes")
     lines.append(f"logs: tensorboard --logdir {workdir / 'tensorboard'}   (every metric also in "
                  f"{workdir / 'metrics.jsonl'})")
+    if outcome.evaluation:
+        lines.append(f"final evaluation (step {outcome.step}): {summary_line(outcome.evaluation)}")
+    if outcome.exported and outcome.last:
+        lines += [f"exported {generator}: {_described(outcome.exported)}",
+                  f"the last step's generator: {workdir / workdir_lib.GENERATOR_LAST} ({_described(outcome.last)})"]
     return "\n".join(lines)
 
 
-def export_generator(path: Path, model: Any, state: steps_lib.TrainState) -> None:
-    """The trained generator as a model checkpoint (AttentionPredictor.from_checkpoint reads it)."""
-    variables = {"params": state.generator.params, "batch_stats": state.generator.batch_stats}
-    save_model(path, jax.device_get(variables), kind="generator", config=model,
-               extra={"source": "tanet_jax.train", "step": int(state.step)}, overwrite=True)
+def _described(meta: dict[str, Any]) -> str:
+    """'step 750, held-out IoU 0.4120, chosen: ...' from an export's meta."""
+    iou = f", held-out IoU {meta['heldout_iou']:.4f}" if "heldout_iou" in meta else ""
+    return f"step {meta['step']}{iou}, chosen: {meta['chosen']}"
 
 
 def evaluate(config: ml_collections.ConfigDict, workdir: Path, nets: steps_lib.Nets, predict: Any,
@@ -292,7 +537,7 @@ def evaluate(config: ml_collections.ConfigDict, workdir: Path, nets: steps_lib.N
     windows = TrainingWindows(records, table, size, batch, order="sequential", seed=0)
     n = min(config.eval_batches, len(table) // batch)
     chosen = eval_samples(table, n * batch, seed=0)
-    variables = {"params": state.generator.params, "batch_stats": state.generator.batch_stats}
+    variables = _generator_variables(state)
     sums = None
     for k in range(n):
         samples = [windows.window(int(i)) for i in chosen[k * batch:(k + 1) * batch]]
