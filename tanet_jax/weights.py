@@ -98,7 +98,7 @@ def _generator_of(workdir: Path) -> str:
     generator = workdir / "generator"
     if (generator / "meta").is_dir():
         return f"pass the run's trained generator, {generator}"
-    return f"pass the run's trained generator, {generator}, which is written when the run completes (not yet there)"
+    return f"pass the run's trained generator, {generator}, which is written at the first held-out evaluation that improves on the start (not yet there)"
 
 
 def what_folder_is(path: Path) -> str:
