@@ -281,3 +281,14 @@ def release_updates(gen: TANetGenerator, dapp: AppearanceD, dmot: MotionD, opts:
         opts["generator"].step()
 
     return {"appearance": appearance, "motion": motion, "generator": generator}
+
+
+def channels_last_(module: Any) -> Any:
+    """Put a PyTorch module's 2-D convolutions in channels-last, in place (the GPU-tuned reference);
+    `module.to(memory_format=...)` would also hit the C3D's 5-D kernels, which that format refuses."""
+    import torch
+
+    for m in module.modules():
+        if isinstance(m, torch.nn.Conv2d):
+            m.to(memory_format=torch.channels_last)
+    return module

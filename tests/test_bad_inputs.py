@@ -198,7 +198,7 @@ def test_empty_folder_and_training_checkpoints_say_what_they_are(tmp_path, capsy
     step = workdir / "checkpoints" / "1000"
     with pytest.raises(CheckpointError, match=f"a training checkpoint \\(step 1000.*not a model checkpoint; pass the "
                                               f"run's trained generator, {workdir / 'generator'}, which is written "
-                                              "when the run completes"):
+                                              "at the first held-out evaluation that improves on the start"):
         read_meta(step)
     with pytest.raises(CheckpointError, match="a training run's checkpoints folder"):
         read_meta(workdir / "checkpoints")

@@ -28,7 +28,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from tanet_jax.evaluation.bench import best_time, channels_last_
+from tanet_jax.evaluation.bench import best_time
+from tanet_jax.torch_reference import channels_last_
 
 
 def reference_with_target(ref, frame, target_feats, clip):

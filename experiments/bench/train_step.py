@@ -27,7 +27,8 @@ import time
 import jax
 import numpy as np
 
-from tanet_jax.evaluation.bench import best_time, channels_last_
+from tanet_jax.evaluation.bench import best_time
+from tanet_jax.torch_reference import channels_last_
 
 WEIGHTS = {"appearance": 1 / 5, "motion": 4 / 15, "generator": 8 / 15}
 

@@ -303,17 +303,6 @@ def best_time(fn: Callable[[], object], repeats: int) -> float:
     return min(times)
 
 
-def channels_last_(module: Any) -> Any:
-    """Put a PyTorch module's 2-D convolutions in channels-last, in place (the GPU-tuned reference);
-    `module.to(memory_format=...)` would also hit the C3D's 5-D kernels, which that format refuses."""
-    import torch
-
-    for m in module.modules():
-        if isinstance(m, torch.nn.Conv2d):
-            m.to(memory_format=torch.channels_last)
-    return module
-
-
 def track_frames(make: Callable[[], Any], frames: Sequence[np.ndarray],
                  init: Sequence[float]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(boxes, found, seconds) per frame of one fresh OpenCV tracker started on frames[0] at `init`
