@@ -15,14 +15,14 @@ from tanet_jax.geometry import rect_iou
 from tanet_jax.tracking import build
 from tanet_jax.tracking.blackbox import BlackBoxLocal, Got10kStyleTracker, OpenCVTracker, checked_update
 from tanet_jax.tracking.cf import CorrelationFilterTracker
-from tanet_jax.tracking.config import apply_overrides
+from tanet_jax.tracking.config import apply_overrides, tracker_config
 from tanet_jax.tracking.run import run_sequence
 
 FRAMES = 40  # the first 40 frames of Crossing (360 x 240): seconds per tracker
 
 # Mean IoU over those frames measured with opencv-contrib-python-headless 5.0.0.93 (CSRT 0.795,
 # MIL 0.514, KCF 0.300, which reports the target lost from frame 11 on; our own tracker 0.802);
-# the bounds leave 0.1 for other OpenCV builds. Nothing was tuned: OpenCV's default parameters.
+# the bounds leave 0.1 for other OpenCV builds. Nothing is tuned: OpenCV's default parameters.
 MEAN_IOU = {"csrt": 0.7, "mil": 0.4, "kcf": 0.2}
 
 
@@ -119,7 +119,7 @@ def test_global_search_restarts_a_user_tracker_on_the_target_after_a_jump():
 
 
 class RgbRecorder:
-    """A got10k-style tracker: PIL RGB images in, a box out; records the mean colour it was shown."""
+    """A got10k-style tracker: PIL RGB images in, a box out; records the mean colour it is shown."""
 
     def __init__(self) -> None:
         self.colours = []
@@ -148,10 +148,12 @@ def test_local_kind_selects_the_local_tracker_and_bad_choices_name_the_key():
     assert type(build.make_tracker(None).local) is CorrelationFilterTracker
     assert build.default_config().local.kind == "cf"
     old = build.default_config()
-    del old.local["kind"]  # configs written before the key existed: our tracker
+    del old.local["kind"]  # a config without the key (an older file): our tracker
     assert type(build.make_tracker(old).local) is CorrelationFilterTracker
     with pytest.raises(ValueError, match=r"\[local\]: kind 'tld'.*cf, csrt, kcf, mil"):
         build.make_tracker(config("tld"))
+    with pytest.raises(ValueError, match=r"\[local\]: kind 'tld'"):  # as track and evaluate read it: before tracking
+        tracker_config(None, [("local.kind", "tld")])
     with pytest.raises(ValueError, match=r"\[local\]: kind 'csrt' and a tracker object"):
         build.make_tracker(config("csrt"), local=JumpBlindTracker(np.zeros((2, 4)), 5))
     with pytest.raises(ValueError, match="is not a BlackBoxTracker"):

@@ -7,9 +7,9 @@ scores the box the black box returns (times the black box's own confidence: the 
 triggers global search), and it searches the attention's candidates, so global candidates are
 verified by the same appearance model whichever tracker runs. When the joint tracker's box differs
 from the black box's (a candidate won, a map placed the box), the black box is restarted there.
-Nothing here was tuned: OpenCV's trackers run with their default parameters, the switch with the
+Nothing here is tuned: OpenCV's trackers run with their default parameters, the switch with the
 `joint` section's (chosen for our own tracker), the product of confidences and the one-cell
-tolerance of `CorrelationFilterTracker.judge` were set by hand."""
+tolerance of `CorrelationFilterTracker.judge` are set by hand."""
 
 from __future__ import annotations
 

@@ -98,9 +98,11 @@ def apply_overrides(config: ml_collections.ConfigDict, overrides: Sequence[tuple
 
 
 def tracker_config(path: str | Path | None, overrides: Sequence[tuple[str, str]] = ()) -> ml_collections.ConfigDict:
-    """A config file (or the defaults) with `--config.` overrides applied (ValueError naming a bad one)."""
+    """A config file (or the defaults) with `--config.` overrides applied (ValueError naming a bad one,
+    a `local.kind` no tracker has among them, before any tracking)."""
     config = load_config(path)
     apply_overrides(config, overrides)
+    build.local_kind(config)
     return config
 
 

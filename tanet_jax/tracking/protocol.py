@@ -26,7 +26,7 @@ class LocalTracker(Protocol):
     where they exist): `step(frame, box) -> SearchResult`, the local result on a new frame from the
     last box (without it: `search` around the last box), and `relocate(frame, box)`, called when
     the joint tracker's box differs from that local result by more than 1e-6 px (a global candidate
-    won, a map placed the box, or its centre was kept inside the frame)."""
+    won, a map placed the box, or keep_inside moved its centre into the frame)."""
 
     def initialize(self, frame: np.ndarray, box: Sequence[float]) -> None:
         """Start on a uint8 BGR frame with the target's [x, y, w, h] box."""
